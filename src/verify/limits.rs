@@ -1,0 +1,44 @@
+//! Caps on every size and count that an attacker controls. Each default says where its number
+//! comes from; every cap is checked before the bytes it guards are parsed.
+
+/// The limits one verification runs under. `Limits::default()` matches the reference
+/// implementation wherever it has a limit, so notaryd accepts what `notation verify` accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest signature envelope blob, in bytes. notation-go caps envelope blobs at 32 MiB
+    /// (`maxBlobSizeLimit`); real envelopes are a few KiB.
+    pub max_envelope_bytes: u64,
+    /// Largest signature manifest, or image manifest/index read while discovering
+    /// signatures, in bytes. notation-go caps signature manifests at 4 MiB
+    /// (`maxManifestSizeLimit`), the same as the distribution spec's suggested minimum
+    /// that registries must accept.
+    pub max_manifest_bytes: u64,
+    /// Most signatures tried for one artifact. notation's `--max-signatures` default is 100.
+    /// Exceeding it fails the verification, as in notation.
+    pub max_signature_attempts: usize,
+    /// Most certificates in one x5c chain (or in one timestamp token). notation has no cap;
+    /// 10 is generous (public PKIs use 3–4) and bounds the signature checks to a few ms.
+    pub max_chain_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_envelope_bytes: 32 * 1024 * 1024,
+            max_manifest_bytes: 4 * 1024 * 1024,
+            max_signature_attempts: 100,
+            max_chain_len: 10,
+        }
+    }
+}
+
+/// Most entries in a `crit` header. The Notary spec defines five critical attributes; 64 leaves
+/// room for extended attributes and still bounds the quadratic presence checks.
+pub const MAX_CRIT_ENTRIES: usize = 64;
+
+/// Most signerInfos looked at in one RFC 3161 token. TSAs emit one; tspclient-go tests use two.
+pub const MAX_TIMESTAMP_SIGNERS: usize = 8;
+
+/// Largest single certificate accepted, in bytes. Real code-signing and TSA certificates are
+/// 1–3 KiB; 64 KiB covers certificates with large extensions and keeps parsing cheap.
+pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;

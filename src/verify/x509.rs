@@ -1,0 +1,321 @@
+//! X.509 certificates as the core uses them: the exact received DER (authenticity is a byte
+//! match), the raw to-be-signed bytes (signatures are checked over what was received, never a
+//! re-encoding), and the handful of extensions the Notary rules judge.
+
+use std::fmt;
+
+use der::{Decode, Encode, Reader, SliceReader};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{
+    AuthorityInfoAccessSyntax, BasicConstraints, CrlDistributionPoints, ExtendedKeyUsage, KeyUsage,
+};
+use x509_cert::name::Name;
+
+use super::crypto::{KeyError, PublicKey, X509Scheme};
+use super::limits::MAX_CERTIFICATE_BYTES;
+use super::oid;
+use super::time::Timestamp;
+
+/// Why bytes are not a usable certificate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    /// Larger than [`MAX_CERTIFICATE_BYTES`].
+    #[error("certificate is {len} bytes, more than the limit of {MAX_CERTIFICATE_BYTES}")]
+    TooLarge {
+        /// Size in bytes.
+        len: usize,
+    },
+    /// Not DER X.509, or trailing bytes after it.
+    #[error("certificate does not parse as DER X.509: {0}")]
+    Malformed(String),
+    /// The same extension appears twice (RFC 5280 §4.2 forbids it; Go rejects such certificates).
+    #[error("certificate with subject {subject:?} repeats extension {oid}")]
+    DuplicateExtension {
+        /// Subject of the certificate.
+        subject: String,
+        /// The repeated extension.
+        oid: String,
+    },
+    /// A recognised extension does not decode.
+    #[error("certificate with subject {subject:?} has a malformed {extension} extension")]
+    MalformedExtension {
+        /// Subject of the certificate.
+        subject: String,
+        /// Which extension.
+        extension: &'static str,
+    },
+}
+
+/// The extensions the Notary rules look at, with their criticality.
+#[derive(Clone, Debug, Default)]
+pub struct NotaryExtensions {
+    /// basicConstraints and whether it is critical.
+    pub basic_constraints: Option<(BasicConstraints, bool)>,
+    /// keyUsage and whether it is critical.
+    pub key_usage: Option<(KeyUsage, bool)>,
+    /// extendedKeyUsage purposes and whether the extension is critical.
+    pub extended_key_usage: Option<(Vec<der::asn1::ObjectIdentifier>, bool)>,
+    /// `http`/`https`/other URIs from cRLDistributionPoints, in order.
+    pub crl_urls: Vec<String>,
+    /// Whether a freshestCRL (delta CRL) extension is present.
+    pub has_freshest_crl: bool,
+    /// OCSP responder URIs from authorityInfoAccess, in order.
+    pub ocsp_urls: Vec<String>,
+}
+
+/// A parsed certificate that keeps its exact encoding.
+pub struct Certificate {
+    der: Vec<u8>,
+    tbs: std::ops::Range<usize>,
+    cert: x509_cert::Certificate,
+    subject: String,
+    issuer_der: Vec<u8>,
+    subject_der: Vec<u8>,
+    not_before: Timestamp,
+    not_after: Timestamp,
+    extensions: NotaryExtensions,
+    key: Result<PublicKey, KeyError>,
+    sha256: [u8; 32],
+}
+
+impl fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Certificate({:?})", self.subject)
+    }
+}
+
+impl Certificate {
+    /// Parses one DER certificate. The size is checked before any parsing; trailing bytes are
+    /// an error.
+    pub fn from_der(der: &[u8]) -> Result<Self, CertificateError> {
+        if der.len() > MAX_CERTIFICATE_BYTES {
+            return Err(CertificateError::TooLarge { len: der.len() });
+        }
+        let malformed = |e: der::Error| CertificateError::Malformed(e.to_string());
+        let cert = x509_cert::Certificate::from_der(der).map_err(malformed)?;
+        // Locate the TBSCertificate inside the outer SEQUENCE so that signatures are checked
+        // over the received bytes.
+        let tbs = {
+            let outer = SliceReader::new(der).map_err(malformed)?;
+            let header = der::Header::peek(&outer).map_err(malformed)?;
+            let header_len = usize::try_from(header.encoded_len().map_err(malformed)?)
+                .map_err(|_| CertificateError::Malformed("length overflow".into()))?;
+            let mut inner = SliceReader::new(&der[header_len..]).map_err(malformed)?;
+            let tbs_len = inner.tlv_bytes().map_err(malformed)?.len();
+            header_len..header_len + tbs_len
+        };
+        let tbs_cert = cert.tbs_certificate();
+        let subject = tbs_cert.subject().to_string();
+        let issuer_der = tbs_cert.issuer().to_der().map_err(malformed)?;
+        let subject_der = tbs_cert.subject().to_der().map_err(malformed)?;
+        let validity = tbs_cert.validity();
+        let not_before = Timestamp::from_unix_duration(validity.not_before.to_unix_duration());
+        let not_after = Timestamp::from_unix_duration(validity.not_after.to_unix_duration());
+        let extensions = read_extensions(&cert, &subject)?;
+        let key = PublicKey::from_spki(tbs_cert.subject_public_key_info());
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(digest.as_ref());
+        Ok(Self {
+            der: der.to_vec(),
+            tbs,
+            cert,
+            subject,
+            issuer_der,
+            subject_der,
+            not_before,
+            not_after,
+            extensions,
+            key,
+            sha256,
+        })
+    }
+
+    /// The exact DER bytes received.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// SHA-256 of the DER bytes (the `x509chain.thumbprint#S256` value).
+    pub fn sha256(&self) -> &[u8; 32] {
+        &self.sha256
+    }
+
+    /// The subject rendered as an RFC 4514 string, for messages.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The subject name.
+    pub fn subject_name(&self) -> &Name {
+        self.cert.tbs_certificate().subject()
+    }
+
+    /// The issuer rendered as an RFC 4514 string, for messages.
+    pub fn issuer(&self) -> String {
+        self.cert.tbs_certificate().issuer().to_string()
+    }
+
+    /// Serial number bytes (big-endian, as encoded).
+    pub fn serial_number(&self) -> &[u8] {
+        self.cert.tbs_certificate().serial_number().as_bytes()
+    }
+
+    /// Start of the validity period.
+    pub fn not_before(&self) -> Timestamp {
+        self.not_before
+    }
+
+    /// End of the validity period.
+    pub fn not_after(&self) -> Timestamp {
+        self.not_after
+    }
+
+    /// Whether `t` lies inside `[notBefore, notAfter]` (both ends inclusive, as in Go).
+    pub fn is_valid_at(&self, t: Timestamp) -> bool {
+        self.not_before <= t && t <= self.not_after
+    }
+
+    /// The judged extensions.
+    pub fn extensions(&self) -> &NotaryExtensions {
+        &self.extensions
+    }
+
+    /// The subject public key, or why it cannot be used.
+    pub fn public_key(&self) -> Result<&PublicKey, &KeyError> {
+        self.key.as_ref()
+    }
+
+    /// The parsed certificate, for callers that need fields this wrapper does not expose.
+    pub fn inner(&self) -> &x509_cert::Certificate {
+        &self.cert
+    }
+
+    /// Whether `issuer` issued this certificate: the issuer name bytes equal the issuer's
+    /// subject bytes and the signature verifies with the issuer's key (notation `isIssuedBy`).
+    pub fn is_issued_by(&self, issuer: &Certificate) -> Result<(), SignatureCheckError> {
+        self.check_signature_from(issuer)?;
+        if self.issuer_der != issuer.subject_der {
+            return Err(SignatureCheckError::NameMismatch);
+        }
+        Ok(())
+    }
+
+    /// Whether this certificate is self-signed: self-issued and its signature verifies with its
+    /// own key.
+    pub fn is_self_signed(&self) -> bool {
+        self.is_issued_by(self).is_ok()
+    }
+
+    /// Checks this certificate's signature with `issuer`'s key.
+    pub fn check_signature_from(&self, issuer: &Certificate) -> Result<(), SignatureCheckError> {
+        let scheme = X509Scheme::from_algorithm_identifier(self.cert.signature_algorithm())
+            .map_err(|e| SignatureCheckError::Algorithm(e.to_string()))?;
+        let key = issuer
+            .public_key()
+            .map_err(|e| SignatureCheckError::IssuerKey(e.to_string()))?;
+        let sig = self
+            .cert
+            .signature()
+            .as_bytes()
+            .ok_or(SignatureCheckError::BadSignature)?;
+        if key.verify_x509(scheme, &self.der[self.tbs.clone()], sig) {
+            Ok(())
+        } else {
+            Err(SignatureCheckError::BadSignature)
+        }
+    }
+}
+
+/// Why a certificate's signature does not check out against a would-be issuer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureCheckError {
+    /// The signature algorithm is refused (SHA-1) or unknown.
+    #[error("{0}")]
+    Algorithm(String),
+    /// The issuer's key is not usable.
+    #[error("issuer key: {0}")]
+    IssuerKey(String),
+    /// The signature does not verify.
+    #[error("signature does not verify")]
+    BadSignature,
+    /// Signature verifies but the issuer name is not the issuer's subject.
+    #[error("issuer name does not match the issuer's subject")]
+    NameMismatch,
+}
+
+fn read_extensions(
+    cert: &x509_cert::Certificate,
+    subject: &str,
+) -> Result<NotaryExtensions, CertificateError> {
+    let mut out = NotaryExtensions::default();
+    let Some(exts) = cert.tbs_certificate().extensions() else {
+        return Ok(out);
+    };
+    let malformed = |extension| CertificateError::MalformedExtension {
+        subject: subject.to_owned(),
+        extension,
+    };
+    for (i, ext) in exts.iter().enumerate() {
+        if exts[..i].iter().any(|e| e.extn_id == ext.extn_id) {
+            return Err(CertificateError::DuplicateExtension {
+                subject: subject.to_owned(),
+                oid: ext.extn_id.to_string(),
+            });
+        }
+        let value = ext.extn_value.as_bytes();
+        match ext.extn_id {
+            oid::BASIC_CONSTRAINTS => {
+                let bc =
+                    BasicConstraints::from_der(value).map_err(|_| malformed("basicConstraints"))?;
+                out.basic_constraints = Some((bc, ext.critical));
+            }
+            oid::KEY_USAGE => {
+                let ku = KeyUsage::from_der(value).map_err(|_| malformed("keyUsage"))?;
+                out.key_usage = Some((ku, ext.critical));
+            }
+            oid::EXT_KEY_USAGE => {
+                let eku =
+                    ExtendedKeyUsage::from_der(value).map_err(|_| malformed("extendedKeyUsage"))?;
+                out.extended_key_usage = Some((eku.0, ext.critical));
+            }
+            oid::CRL_DISTRIBUTION_POINTS => {
+                let dps = CrlDistributionPoints::from_der(value)
+                    .map_err(|_| malformed("cRLDistributionPoints"))?;
+                out.crl_urls = dps.0.iter().flat_map(distribution_point_uris).collect();
+            }
+            oid::FRESHEST_CRL => out.has_freshest_crl = true,
+            oid::AUTHORITY_INFO_ACCESS => {
+                let aia = AuthorityInfoAccessSyntax::from_der(value)
+                    .map_err(|_| malformed("authorityInfoAccess"))?;
+                out.ocsp_urls = aia
+                    .0
+                    .iter()
+                    .filter(|a| a.access_method == oid::AD_OCSP)
+                    .filter_map(|a| match &a.access_location {
+                        GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+            }
+            // Other extensions, critical or not, do not fail the certificate: the Notary rules
+            // judge only the ones above (NOTARY-VERIFY §5.1 "fail open").
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn distribution_point_uris(dp: &DistributionPoint) -> Vec<String> {
+    match &dp.distribution_point {
+        Some(DistributionPointName::FullName(names)) => names
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
