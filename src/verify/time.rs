@@ -42,7 +42,13 @@ impl Timestamp {
 
     /// Parses an RFC 3339 date-time. Offsets other than `Z` are accepted because notation
     /// writes local offsets such as `+08:00` (seen in the e2e vectors).
+    /// The date and time must be separated by `T` and the zone written `Z` or `±hh:mm`, as
+    /// Go's `time.RFC3339` layout (used by notation) requires; RFC 3339's space and lowercase
+    /// variants are refused.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        if text.as_bytes().get(10) != Some(&b'T') || text.contains(['t', 'z']) {
+            return None;
+        }
         let parsed = OffsetDateTime::parse(text, &Rfc3339).ok()?;
         Some(Self {
             nanos: parsed.unix_timestamp_nanos(),
