@@ -1,1 +1,3 @@
-fn main(){}
+//! The `notaryd` command.
+
+fn main() {}

@@ -4,6 +4,8 @@
 pub mod chain;
 pub mod crypto;
 pub mod descriptor;
+pub mod envelope;
+pub mod json;
 pub mod limits;
 pub mod oid;
 pub mod time;

@@ -1,0 +1,8 @@
+//! The integration test binary.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used, missing_docs)]
+
+#[path = "common/mod.rs"]
+mod common;
+
+#[path = "it/pki_smoke.rs"]
+mod pki_smoke;
