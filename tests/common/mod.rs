@@ -1,5 +1,8 @@
 //! Test helpers shared by the integration tests, the benchmarks and the example generator:
-//! a PKI made at test time and test-only signers for JWS and COSE envelopes.
+//! a PKI made at test time, test-only signers for JWS and COSE envelopes, and an OCI layout
+//! writer.
 #![allow(dead_code)]
 
+pub mod jws;
+pub mod layout;
 pub mod pki;
