@@ -9,3 +9,6 @@ mod pki_smoke;
 
 #[path = "it/jws.rs"]
 mod jws;
+
+#[path = "it/verifier.rs"]
+mod verifier;
