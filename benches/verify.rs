@@ -1,1 +1,3 @@
-fn main(){}
+//! Benchmarks for the verification core (placeholder).
+
+fn main() {}

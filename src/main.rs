@@ -1,1 +1,3 @@
-fn main(){}
+//! notaryd daemon entry point (placeholder until the service layer lands).
+
+fn main() {}
