@@ -1,2 +1,4 @@
 //! The verification core: Notary Project signature verification with no I/O, no async and no
 //! clock reads. Time is always a parameter.
+
+pub mod dn;
