@@ -2,3 +2,4 @@
 //! clock reads. Time is always a parameter.
 
 pub mod dn;
+pub mod policy;
