@@ -791,12 +791,18 @@ pub enum Violation {
         /// Which part is wrong.
         problem: ScopeProblem,
     },
+    /// The same scope is listed twice in one statement (notation counts that as two uses).
+    #[error("registry scope {scope:?} is listed more than once")]
+    ScopeListedTwice {
+        /// The repeated scope.
+        scope: String,
+    },
     /// A scope may belong to one statement only, so that selection is unambiguous.
     #[error("registry scope {scope:?} is also used by statement {other}")]
     ScopeUsedTwice {
         /// The repeated scope.
         scope: String,
-        /// The statement that used it first (possibly this one).
+        /// The statement that used it first.
         other: StatementRef,
     },
 }
@@ -1043,15 +1049,22 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
 
     let mut trust_policies: Vec<TrustPolicy> = Vec::with_capacity(statements.len());
     let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut scopes: HashMap<&str, StatementRef> = HashMap::new();
+    let mut scopes: HashMap<&str, usize> = HashMap::new();
     for (index, value) in statements.iter().enumerate() {
         let statement = statement_ref(index, value);
-        let policy =
-            build_statement(value).map_err(|(field, violation)| PolicyError::Statement {
+        let policy = build_statement(value).map_err(|(field, violation)| {
+            // A statement that is not an object fails as a whole; say so instead of "".
+            let field = if field.is_empty() {
+                "(statement)".to_owned()
+            } else {
+                field
+            };
+            PolicyError::Statement {
                 statement: statement.clone(),
                 field,
                 violation: Box::new(violation),
-            })?;
+            }
+        })?;
         trust_policies.push(policy);
     }
     // Second pass over the checked statements: names and scopes must be unique document-wide.
@@ -1065,17 +1078,24 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
         }
         names.insert(&policy.name, index);
         for (j, scope) in policy.registry_scopes.iter().enumerate() {
-            if let Some(other) = scopes.get(scope.as_str()) {
+            if let Some(&owner) = scopes.get(scope.as_str()) {
+                let violation = if owner == index {
+                    Violation::ScopeListedTwice {
+                        scope: scope.clone(),
+                    }
+                } else {
+                    Violation::ScopeUsedTwice {
+                        scope: scope.clone(),
+                        other: StatementRef::Named(trust_policies[owner].name.clone()),
+                    }
+                };
                 return Err(PolicyError::Statement {
                     statement: StatementRef::Named(policy.name.clone()),
                     field: format!("registryScopes[{j}]"),
-                    violation: Box::new(Violation::ScopeUsedTwice {
-                        scope: scope.clone(),
-                        other: other.clone(),
-                    }),
+                    violation: Box::new(violation),
                 });
             }
-            scopes.insert(scope, StatementRef::Named(policy.name.clone()));
+            scopes.insert(scope, index);
         }
     }
 
@@ -1592,6 +1612,33 @@ mod tests {
                 Err(PolicyError::MalformedJson(_))
             ));
         }
+    }
+
+    #[test]
+    fn rejects_nesting_deeper_than_serde_json_allows() {
+        let deep = format!(
+            r#"{{"version":"1.0","trustPolicies":{}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(matches!(
+            TrustPolicyDocument::from_json(deep.as_bytes()),
+            Err(PolicyError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_a_statement_that_is_not_an_object() {
+        let (statement, field, violation) = statement_error(load(&document(vec![json!("prod")])));
+        assert_eq!(statement, StatementRef::Index(0));
+        assert_eq!(field, "(statement)");
+        assert_eq!(
+            violation,
+            Violation::WrongType {
+                expected: "an object",
+                found: "a string"
+            }
+        );
     }
 
     #[test]
@@ -2225,9 +2272,8 @@ mod tests {
         assert_eq!(
             rejected("registryScopes[1]", |s| s["registryScopes"] =
                 json!([scope, scope])),
-            Violation::ScopeUsedTwice {
-                scope: scope.into(),
-                other: StatementRef::Named("prod".into())
+            Violation::ScopeListedTwice {
+                scope: scope.into()
             }
         );
     }
