@@ -433,13 +433,13 @@ fn go_name_string(name: &Name, strictness: Strictness) -> Result<String, DnError
     // holding all of its values. It is printed last RDN first.
     let mut sequence: Vec<Vec<GoAtom>> = others.into_iter().map(|atom| vec![atom]).collect();
     for kind in KnownType::ORDER {
-        let values = known
+        let mut values = known
             .iter()
             .filter(|(k, _)| *k == kind)
             .map(|(_, v)| v.as_str());
         let rdn: Vec<GoAtom> = if kind.is_single_valued() {
             values
-                .last()
+                .next_back()
                 .filter(|v| !v.is_empty())
                 .map(|v| GoAtom::Text(kind.label(), v.to_owned()))
                 .into_iter()
@@ -540,7 +540,7 @@ fn go_string_value(atv: &AttributeTypeAndValue) -> Result<String, DnError> {
 /// UCS-2 as Go accepts it: even length, an optional 00 00 terminator, no surrogates and no
 /// permanent noncharacters.
 fn decode_bmp(bytes: &[u8]) -> Option<String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let bytes = bytes.strip_suffix(&[0, 0]).unwrap_or(bytes);
@@ -592,4 +592,486 @@ fn go_marshal_string(value: &str) -> Vec<u8> {
     }
     der.extend_from_slice(value.as_bytes());
     der
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use der::{Decode, asn1::Any};
+    use proptest::prelude::*;
+    use x509_cert::name::{RdnSequence, RelativeDistinguishedName};
+
+    const CN: &str = "2.5.4.3";
+    const C: &str = "2.5.4.6";
+    const ST: &str = "2.5.4.8";
+    const O: &str = "2.5.4.10";
+    const OU: &str = "2.5.4.11";
+    const L: &str = "2.5.4.7";
+    const EMAIL: &str = "1.2.840.113549.1.9.1";
+    const DC: &str = "0.9.2342.19200300.100.1.25";
+
+    const UTF8: u8 = 0x0c;
+    const PRINTABLE: u8 = 0x13;
+    const T61: u8 = 0x14;
+    const IA5: u8 = 0x16;
+    const NUMERIC: u8 = 0x12;
+    const BMP: u8 = 0x1e;
+
+    fn parse(text: &str) -> Result<DistinguishedName, DnError> {
+        DistinguishedName::parse_rfc4514(text)
+    }
+
+    fn attrs(dn: &DistinguishedName) -> Vec<(&str, &str)> {
+        dn.iter().collect()
+    }
+
+    /// Builds a certificate `Name` from DER, RDN by RDN in DER order, each attribute as
+    /// (OID, ASN.1 tag, raw value bytes), so tests control the exact encoding.
+    fn name(rdns: &[&[(&str, u8, &[u8])]]) -> Name {
+        let mut sequence: Vec<RelativeDistinguishedName> = Vec::new();
+        for rdn in rdns {
+            let atvs: Vec<AttributeTypeAndValue> = rdn
+                .iter()
+                .map(|(oid, tag, value)| {
+                    let mut tlv = vec![*tag, u8::try_from(value.len()).unwrap()];
+                    tlv.extend_from_slice(value);
+                    AttributeTypeAndValue {
+                        oid: ObjectIdentifier::new_unwrap(oid),
+                        value: Any::from_der(&tlv).unwrap(),
+                    }
+                })
+                .collect();
+            sequence.push(RelativeDistinguishedName::try_from(atvs).unwrap());
+        }
+        let der = RdnSequence::from(sequence).to_der().unwrap();
+        Name::from_der(&der).unwrap()
+    }
+
+    fn utf8(oid: &'static str, value: &'static str) -> (&'static str, u8, &'static [u8]) {
+        (oid, UTF8, value.as_bytes())
+    }
+
+    /// C=US, ST=WA, O=Notary in DER order, the minimum notation accepts.
+    fn base() -> Vec<(&'static str, u8, &'static [u8])> {
+        vec![
+            (C, PRINTABLE, b"US".as_slice()),
+            utf8(ST, "WA"),
+            utf8(O, "Notary"),
+        ]
+    }
+
+    fn single_rdns(atvs: &[(&'static str, u8, &'static [u8])]) -> Name {
+        let rdns: Vec<&[(&str, u8, &[u8])]> = atvs.iter().map(core::slice::from_ref).collect();
+        name(&rdns)
+    }
+
+    // --- parse_rfc4514 -----------------------------------------------------------------------
+
+    #[test]
+    fn parses_attributes_in_order_and_trims_spaces() {
+        let dn = parse(" CN = e2e , O=Notary, L=Seattle,ST=WA,C=US ").unwrap();
+        assert_eq!(
+            attrs(&dn),
+            [
+                ("CN", "e2e"),
+                ("O", "Notary"),
+                ("L", "Seattle"),
+                ("ST", "WA"),
+                ("C", "US")
+            ]
+        );
+    }
+
+    #[test]
+    fn semicolon_separates_rdns_like_comma() {
+        let dn = parse("C=US;ST=WA;O=acme").unwrap();
+        assert_eq!(dn.get("O"), Some("acme"));
+    }
+
+    #[test]
+    fn s_is_an_alias_of_st() {
+        let dn = parse("C=US,S=WA,O=acme").unwrap();
+        assert_eq!(dn.get("ST"), Some("WA"));
+        assert_eq!(dn.get("S"), None);
+    }
+
+    #[test]
+    fn rejects_s_and_st_together_as_a_repeat() {
+        assert_eq!(
+            parse("C=US,S=WA,ST=WA,O=acme"),
+            Err(DnError::DuplicateAttribute {
+                attribute: "ST".into()
+            })
+        );
+    }
+
+    #[test]
+    fn attribute_types_are_case_sensitive() {
+        assert_eq!(
+            parse("c=US,ST=WA,O=acme"),
+            Err(DnError::MissingMandatoryAttribute { attribute: "C" })
+        );
+    }
+
+    #[test]
+    fn rejects_hex_values_even_when_escaped() {
+        assert_eq!(
+            parse("C=US,ST=WA,O=x,1.2.3=#0c0161"),
+            Err(DnError::HexValue)
+        );
+        assert_eq!(parse("C=US,ST=WA,O=a\\=#b"), Err(DnError::HexValue));
+        // `\23` is an escaped '#', which notation does not see as "=#".
+        assert_eq!(
+            parse("C=US,ST=WA,O=a=\\23b").unwrap().get("O"),
+            Some("a=#b")
+        );
+    }
+
+    #[test]
+    fn rejects_multi_valued_rdns() {
+        assert_eq!(parse("C=US+ST=WA,O=acme"), Err(DnError::MultiValuedRdn));
+    }
+
+    #[test]
+    fn rejects_repeated_attribute_types() {
+        assert_eq!(
+            parse("C=US,ST=WA,O=acme,OU=a,OU=b"),
+            Err(DnError::DuplicateAttribute {
+                attribute: "OU".into()
+            })
+        );
+        // notation lets a repeat overwrite an earlier empty value; we do not.
+        assert!(parse("C=US,ST=WA,OU=,OU=b,O=acme").is_err());
+    }
+
+    #[test]
+    fn rejects_each_missing_mandatory_attribute() {
+        for (text, missing) in [
+            ("ST=WA,O=acme", "C"),
+            ("C=US,O=acme", "ST"),
+            ("C=US,ST=WA", "O"),
+            ("C=US,ST=WA,O=", "O"),
+            ("", "C"),
+            ("   ", "C"),
+        ] {
+            assert_eq!(
+                parse(text),
+                Err(DnError::MissingMandatoryAttribute { attribute: missing }),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_attributes_without_a_type() {
+        assert_eq!(
+            parse("C=US,acme,O=x"),
+            Err(DnError::IncompleteAttribute { offset: 9 })
+        );
+        assert_eq!(
+            parse("C=US,ST=WA,acme"),
+            Err(DnError::IncompleteAttribute { offset: 15 })
+        );
+    }
+
+    #[test]
+    fn equals_signs_after_the_type_belong_to_the_value() {
+        assert_eq!(parse("C=US,ST=WA,O=a=b").unwrap().get("O"), Some("a=b"));
+    }
+
+    #[test]
+    fn unescapes_special_characters() {
+        let dn = parse(r#"C=US,ST=WA,O=a\,b\;c\+d\"e\\f\<g\>h\=i\#j"#).unwrap();
+        assert_eq!(dn.get("O"), Some(r#"a,b;c+d"e\f<g>h=i#j"#));
+    }
+
+    #[test]
+    fn unescapes_hex_pairs_into_utf8() {
+        assert_eq!(
+            parse(r"C=US,ST=WA,O=caf\C3\A9").unwrap().get("O"),
+            Some("café")
+        );
+        assert_eq!(
+            parse(r"C=US,ST=WA,O=caf\c3\a9").unwrap().get("O"),
+            Some("café")
+        );
+        assert_eq!(
+            parse(r"C=US,ST=WA,O=caf\C3").unwrap_err(),
+            DnError::InvalidUtf8
+        );
+    }
+
+    #[test]
+    fn keeps_escaped_edge_spaces_and_drops_unescaped_ones() {
+        assert_eq!(
+            parse(r"C=US,ST=WA,O=\ acme\ ").unwrap().get("O"),
+            Some(" acme ")
+        );
+        assert_eq!(
+            parse("C=US,ST=WA,O=  acme  ").unwrap().get("O"),
+            Some("acme")
+        );
+        assert_eq!(parse("C=US,ST=WA,O=a  b").unwrap().get("O"), Some("a  b"));
+        // An escaped backslash does not escape the space after it.
+        assert_eq!(
+            parse(r"C=US,ST=WA,O=acme\\ ").unwrap().get("O"),
+            Some(r"acme\")
+        );
+        assert_eq!(
+            parse(r"C=US,ST=WA,O=acme\\\ ").unwrap().get("O"),
+            Some(r"acme\ ")
+        );
+    }
+
+    #[test]
+    fn rejects_broken_escapes() {
+        for text in [
+            r"C=US,ST=WA,O=ab\",
+            r"C=US,ST=WA,O=a\zz",
+            r"C=US,ST=WA,O=a\4",
+            r"C=US,ST=WA,O=a\é1",
+        ] {
+            assert_eq!(parse(text), Err(DnError::InvalidEscape), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_characters_that_must_be_escaped() {
+        for (text, ch) in [
+            ("C=US,ST=WA,O=a\"b", '"'),
+            ("C=US,ST=WA,O=a<b", '<'),
+            ("C=US,ST=WA,O=a>b", '>'),
+            ("C=US,ST=WA,O=a\0b", '\0'),
+        ] {
+            assert_eq!(
+                parse(text),
+                Err(DnError::UnescapedCharacter { ch }),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn subset_match_is_exact_and_case_sensitive() {
+        let leaf = parse("CN=e2e,O=Notary,L=Seattle,ST=WA,C=US").unwrap();
+        assert!(parse("C=US,ST=WA,O=Notary").unwrap().is_subset_of(&leaf));
+        assert!(leaf.is_subset_of(&leaf));
+        assert!(!parse("C=US,ST=WA,O=notary").unwrap().is_subset_of(&leaf));
+        assert!(
+            !parse("C=US,ST=WA,O=Notary,OU=x")
+                .unwrap()
+                .is_subset_of(&leaf)
+        );
+        assert!(!leaf.is_subset_of(&parse("C=US,ST=WA,O=Notary").unwrap()));
+        assert_eq!(
+            parse("C=US,ST=WA,O=Other").unwrap().first_difference(&leaf),
+            Some(("O", Some("Notary")))
+        );
+    }
+
+    #[test]
+    fn display_escapes_so_that_the_text_parses_back() {
+        let dn = parse(r"CN=\ #a\,b\+c\;d\<e\>f\\g\22h\ ,C=US,ST=WA,O=x=\23y").unwrap();
+        let text = dn.to_string();
+        assert_eq!(
+            text,
+            r#"CN=\ \#a\,b\+c\;d\<e\>f\\g\"h\ ,C=US,ST=WA,O=x=\#y"#
+        );
+        assert_eq!(parse(&text).unwrap(), dn);
+    }
+
+    proptest! {
+        #[test]
+        fn display_round_trips(
+            values in proptest::collection::vec("[ -~éß\u{1}\u{7f}]{1,12}", 4),
+        ) {
+            let attributes: Vec<(String, String)> = ["C", "ST", "O", "OU"]
+                .iter()
+                .map(|t| (*t).to_owned())
+                .zip(values)
+                .collect();
+            let dn = DistinguishedName { attributes };
+            let reparsed = parse(&dn.to_string());
+            prop_assert_eq!(reparsed, Ok(dn));
+        }
+
+        #[test]
+        fn parser_never_panics(text in "\\PC{0,40}") {
+            let _ = parse(&text);
+        }
+    }
+
+    // --- Go rendering and from_certificate_name -------------------------------------------------
+
+    #[test]
+    fn renders_known_types_in_go_order_whatever_the_der_order() {
+        // DER order O, ST, C (what `openssl` prints reversed as C=AU,ST=…,O=…).
+        let subject = single_rdns(&[
+            utf8(O, "Internet Widgits Pty Ltd"),
+            utf8(ST, "Some-State"),
+            (C, PRINTABLE, b"AU".as_slice()),
+        ]);
+        assert_eq!(
+            render_go_style(&subject),
+            "O=Internet Widgits Pty Ltd,ST=Some-State,C=AU"
+        );
+        let mut atvs = base();
+        atvs.extend([utf8(L, "Seattle"), utf8(CN, "e2e")]);
+        let subject = single_rdns(&atvs);
+        assert_eq!(
+            render_go_style(&subject),
+            "CN=e2e,O=Notary,L=Seattle,ST=WA,C=US"
+        );
+        let dn = DistinguishedName::from_certificate_name(&subject).unwrap();
+        assert_eq!(dn.get("CN"), Some("e2e"));
+    }
+
+    #[test]
+    fn repeated_types_become_one_multi_valued_rdn_and_never_match() {
+        let mut atvs = base();
+        atvs.extend([utf8(OU, "a"), utf8(OU, "b")]);
+        let subject = single_rdns(&atvs);
+        assert_eq!(render_go_style(&subject), "OU=a+OU=b,O=Notary,ST=WA,C=US");
+        assert_eq!(
+            DistinguishedName::from_certificate_name(&subject),
+            Err(DnError::MultiValuedRdn)
+        );
+    }
+
+    #[test]
+    fn multi_valued_rdns_of_different_types_are_flattened_and_can_match() {
+        let cn_o: &[(&str, u8, &[u8])] = &[utf8(CN, "x"), utf8(O, "Notary")];
+        let subject = name(&[&[(C, PRINTABLE, b"US")], &[utf8(ST, "WA")], cn_o]);
+        assert_eq!(render_go_style(&subject), "CN=x,O=Notary,ST=WA,C=US");
+        assert!(DistinguishedName::from_certificate_name(&subject).is_ok());
+    }
+
+    #[test]
+    fn other_oids_are_hex_at_the_end_and_never_match() {
+        let mut atvs = base();
+        atvs.push((EMAIL, IA5, b"a@b.example".as_slice()));
+        atvs.push((DC, IA5, b"com".as_slice()));
+        atvs.push(utf8(CN, "x"));
+        let subject = single_rdns(&atvs);
+        // Go re-marshals the decoded string: '@' forces UTF8String, "com" is PrintableString.
+        assert_eq!(
+            render_go_style(&subject),
+            "CN=x,O=Notary,ST=WA,C=US,0.9.2342.19200300.100.1.25=#1303636f6d,\
+             1.2.840.113549.1.9.1=#0c0b6140622e6578616d706c65"
+        );
+        assert_eq!(
+            DistinguishedName::from_certificate_name(&subject),
+            Err(DnError::HexValue)
+        );
+    }
+
+    #[test]
+    fn marshal_uses_utf8_for_star_and_long_form_lengths() {
+        assert_eq!(go_marshal_string("a*"), [0x0c, 2, b'a', b'*']);
+        let long = "a".repeat(200);
+        let der = go_marshal_string(&long);
+        assert_eq!(der[..3], [0x13, 0x81, 200]);
+        assert_eq!(der.len(), 203);
+    }
+
+    #[test]
+    fn keeps_only_the_last_non_empty_common_name() {
+        let mut atvs = base();
+        atvs.extend([utf8(CN, "first"), utf8(CN, "last")]);
+        assert_eq!(
+            render_go_style(&single_rdns(&atvs)),
+            "CN=last,O=Notary,ST=WA,C=US"
+        );
+        let mut atvs = base();
+        atvs.push(utf8(CN, ""));
+        assert_eq!(render_go_style(&single_rdns(&atvs)), "O=Notary,ST=WA,C=US");
+    }
+
+    #[test]
+    fn escapes_values_like_go_and_parses_them_back() {
+        let mut atvs = base();
+        atvs.push(utf8(CN, " #a,b+c\"d\\e<f>g;h=i #"));
+        atvs.push(utf8(OU, "#lead"));
+        let subject = single_rdns(&atvs);
+        assert_eq!(
+            render_go_style(&subject),
+            r#"CN=\ #a\,b\+c\"d\\e\<f\>g\;h=i #,OU=\#lead,O=Notary,ST=WA,C=US"#
+        );
+        let dn = DistinguishedName::from_certificate_name(&subject).unwrap();
+        assert_eq!(dn.get("CN"), Some(" #a,b+c\"d\\e<f>g;h=i #"));
+        assert_eq!(dn.get("OU"), Some("#lead"));
+    }
+
+    #[test]
+    fn value_containing_equals_hash_never_matches() {
+        let mut atvs = base();
+        atvs.push(utf8(CN, "Bad=#CN"));
+        let subject = single_rdns(&atvs);
+        assert_eq!(render_go_style(&subject), "CN=Bad=#CN,O=Notary,ST=WA,C=US");
+        assert_eq!(
+            DistinguishedName::from_certificate_name(&subject),
+            Err(DnError::HexValue)
+        );
+    }
+
+    #[test]
+    fn leaf_without_mandatory_attributes_never_matches() {
+        let subject = single_rdns(&[utf8(CN, "e2e")]);
+        assert_eq!(render_go_style(&subject), "CN=e2e");
+        assert_eq!(
+            DistinguishedName::from_certificate_name(&subject),
+            Err(DnError::MissingMandatoryAttribute { attribute: "C" })
+        );
+    }
+
+    #[test]
+    fn decodes_the_string_types_go_accepts() {
+        let cases: [(u8, &[u8], &str); 7] = [
+            (T61, &[0x63, 0x61, 0x66, 0xe9], "café"),
+            (BMP, &[0x00, 0x63, 0x00, 0xe9], "cé"),
+            (BMP, &[0x00, 0x63, 0x00, 0x00], "c"),
+            (PRINTABLE, b"a*&b", "a*&b"),
+            (IA5, b"a@b", "a@b"),
+            (NUMERIC, b"12 3", "12 3"),
+            (UTF8, "é".as_bytes(), "é"),
+        ];
+        for (tag, bytes, expected) in cases {
+            let mut atvs = base();
+            atvs.push((CN, tag, bytes));
+            let dn = DistinguishedName::from_certificate_name(&single_rdns(&atvs)).unwrap();
+            assert_eq!(dn.get("CN"), Some(expected), "tag {tag:#x}");
+        }
+    }
+
+    #[test]
+    fn refuses_values_go_refuses_but_still_renders_them() {
+        let cn = ObjectIdentifier::new_unwrap(CN);
+        let cases: [(u8, &[u8]); 7] = [
+            (PRINTABLE, b"a@b"),
+            (IA5, &[0xe9]),
+            (NUMERIC, b"1a"),
+            (BMP, &[0x00]),
+            (BMP, &[0xd8, 0x00]),
+            (BMP, &[0xff, 0xfe]),
+            (UTF8, &[0xff]),
+        ];
+        for (tag, bytes) in cases {
+            let mut atvs = base();
+            atvs.push((CN, tag, bytes));
+            let subject = single_rdns(&atvs);
+            let err = DistinguishedName::from_certificate_name(&subject).unwrap_err();
+            assert!(
+                matches!(err, DnError::InvalidString { oid, .. } if oid == cn),
+                "tag {tag:#x}: {err:?}"
+            );
+            assert!(render_go_style(&subject).starts_with("O=Notary,ST=WA,C=US,2.5.4.3=#"));
+        }
+        let mut atvs = base();
+        atvs.push((CN, 0x04, b"raw".as_slice()));
+        assert!(matches!(
+            DistinguishedName::from_certificate_name(&single_rdns(&atvs)),
+            Err(DnError::UnsupportedStringType { .. })
+        ));
+    }
 }

@@ -216,43 +216,7 @@ impl fmt::Display for VerifyTimestamp {
     }
 }
 
-/// The three kinds of named trust store (NOTARY-VERIFY §6.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrustStoreType {
-    /// Roots (or pinned certificates) for `notary.x509` signatures.
-    Ca,
-    /// Roots for `notary.x509.signingAuthority` signatures.
-    SigningAuthority,
-    /// Roots for RFC 3161 timestamp authorities.
-    Tsa,
-}
-
-impl TrustStoreType {
-    /// Parses the part before `:`; `None` for anything notation does not know.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "ca" => Some(Self::Ca),
-            "signingAuthority" => Some(Self::SigningAuthority),
-            "tsa" => Some(Self::Tsa),
-            _ => None,
-        }
-    }
-
-    /// The spelling used in policies and as the trust-store directory name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ca => "ca",
-            Self::SigningAuthority => "signingAuthority",
-            Self::Tsa => "tsa",
-        }
-    }
-}
-
-impl fmt::Display for TrustStoreType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use super::trust_store::TrustStoreType;
 
 /// A `type:name` reference to a named trust store, with a name that is safe as a directory name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -604,8 +568,8 @@ pub enum PolicyError {
     Document {
         /// JSON path of the offending field.
         field: String,
-        /// What is wrong with it.
-        violation: Violation,
+        /// What is wrong with it (boxed: it is large and errors are rare).
+        violation: Box<Violation>,
     },
     /// A problem inside one statement.
     #[error("trust policy statement {statement}: {field}: {violation}")]
@@ -614,8 +578,8 @@ pub enum PolicyError {
         statement: StatementRef,
         /// JSON path of the offending field within the statement.
         field: String,
-        /// What is wrong with it.
-        violation: Violation,
+        /// What is wrong with it (boxed: it is large and errors are rare).
+        violation: Box<Violation>,
     },
     /// Two statements share a name; names identify statements in logs, so they must be unique.
     #[error(
@@ -791,12 +755,18 @@ pub enum Violation {
         /// Which part is wrong.
         problem: ScopeProblem,
     },
+    /// The same scope is listed twice in one statement (notation counts that as two uses).
+    #[error("registry scope {scope:?} is listed more than once")]
+    ScopeListedTwice {
+        /// The repeated scope.
+        scope: String,
+    },
     /// A scope may belong to one statement only, so that selection is unambiguous.
     #[error("registry scope {scope:?} is also used by statement {other}")]
     ScopeUsedTwice {
         /// The repeated scope.
         scope: String,
-        /// The statement that used it first (possibly this one).
+        /// The statement that used it first.
         other: StatementRef,
     },
 }
@@ -993,7 +963,10 @@ fn strings<'a>(value: Option<&'a Json>, path: &str) -> Result<Vec<&'a str>, Fail
 }
 
 fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
-    let document = |(field, violation): Fail| PolicyError::Document { field, violation };
+    let document = |(field, violation): Fail| PolicyError::Document {
+        field,
+        violation: Box::new(violation),
+    };
     let entries = object(root, "", Some(DOCUMENT_KEYS)).map_err(|(field, violation)| {
         // The root itself has no name; say so rather than print an empty path.
         let field = if field.is_empty() {
@@ -1001,7 +974,10 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
         } else {
             field
         };
-        PolicyError::Document { field, violation }
+        PolicyError::Document {
+            field,
+            violation: Box::new(violation),
+        }
     })?;
 
     let version = match field(entries, "version") {
@@ -1037,15 +1013,22 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
 
     let mut trust_policies: Vec<TrustPolicy> = Vec::with_capacity(statements.len());
     let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut scopes: HashMap<&str, StatementRef> = HashMap::new();
+    let mut scopes: HashMap<&str, usize> = HashMap::new();
     for (index, value) in statements.iter().enumerate() {
         let statement = statement_ref(index, value);
-        let policy =
-            build_statement(value).map_err(|(field, violation)| PolicyError::Statement {
+        let policy = build_statement(value).map_err(|(field, violation)| {
+            // A statement that is not an object fails as a whole; say so instead of "".
+            let field = if field.is_empty() {
+                "(statement)".to_owned()
+            } else {
+                field
+            };
+            PolicyError::Statement {
                 statement: statement.clone(),
                 field,
-                violation,
-            })?;
+                violation: Box::new(violation),
+            }
+        })?;
         trust_policies.push(policy);
     }
     // Second pass over the checked statements: names and scopes must be unique document-wide.
@@ -1059,17 +1042,24 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
         }
         names.insert(&policy.name, index);
         for (j, scope) in policy.registry_scopes.iter().enumerate() {
-            if let Some(other) = scopes.get(scope.as_str()) {
+            if let Some(&owner) = scopes.get(scope.as_str()) {
+                let violation = if owner == index {
+                    Violation::ScopeListedTwice {
+                        scope: scope.clone(),
+                    }
+                } else {
+                    Violation::ScopeUsedTwice {
+                        scope: scope.clone(),
+                        other: StatementRef::Named(trust_policies[owner].name.clone()),
+                    }
+                };
                 return Err(PolicyError::Statement {
                     statement: StatementRef::Named(policy.name.clone()),
                     field: format!("registryScopes[{j}]"),
-                    violation: Violation::ScopeUsedTwice {
-                        scope: scope.clone(),
-                        other: other.clone(),
-                    },
+                    violation: Box::new(violation),
                 });
             }
-            scopes.insert(scope, StatementRef::Named(policy.name.clone()));
+            scopes.insert(scope, index);
         }
     }
 
@@ -1081,12 +1071,11 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
 
 /// How errors will name a statement: its first `name` if that is a non-empty string.
 fn statement_ref(index: usize, value: &Json) -> StatementRef {
-    if let Json::Object(entries) = value {
-        if let Some(Json::String(name)) = field(entries, "name") {
-            if !name.is_empty() {
-                return StatementRef::Named(name.clone());
-            }
-        }
+    if let Json::Object(entries) = value
+        && let Some(Json::String(name)) = field(entries, "name")
+        && !name.is_empty()
+    {
+        return StatementRef::Named(name.clone());
     }
     StatementRef::Index(index)
 }
@@ -1460,4 +1449,974 @@ fn is_path_component(component: &str) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use der::{Decode, Encode};
+    use serde_json::{Value, json};
+    use std::str::FromStr;
+
+    fn statement() -> Value {
+        json!({
+            "name": "prod",
+            "registryScopes": ["registry.example.com/team/app"],
+            "signatureVerification": {"level": "strict"},
+            "trustStores": ["ca:acme"],
+            "trustedIdentities": ["x509.subject: C=US, ST=WA, O=acme"]
+        })
+    }
+
+    fn document(statements: Vec<Value>) -> Value {
+        json!({"version": "1.0", "trustPolicies": statements})
+    }
+
+    fn load(value: &Value) -> Result<TrustPolicyDocument, PolicyError> {
+        TrustPolicyDocument::from_json(value.to_string().as_bytes())
+    }
+
+    fn load_statement(edit: impl FnOnce(&mut Value)) -> Result<TrustPolicyDocument, PolicyError> {
+        let mut s = statement();
+        edit(&mut s);
+        load(&document(vec![s]))
+    }
+
+    /// The (statement, field, violation) of a statement error; panics on anything else.
+    fn statement_error(
+        result: Result<TrustPolicyDocument, PolicyError>,
+    ) -> (StatementRef, String, Violation) {
+        match result {
+            Err(PolicyError::Statement {
+                statement,
+                field,
+                violation,
+            }) => (statement, field, *violation),
+            other => panic!("expected a statement error, got {other:?}"),
+        }
+    }
+
+    /// The violation of a statement error, checking the field it names.
+    fn rejected(field: &str, edit: impl FnOnce(&mut Value)) -> Violation {
+        let (statement, got_field, violation) = statement_error(load_statement(edit));
+        assert_eq!(got_field, field, "{violation}");
+        if let StatementRef::Named(name) = statement {
+            assert_eq!(name, "prod");
+        }
+        violation
+    }
+
+    fn document_error(result: Result<TrustPolicyDocument, PolicyError>) -> (String, Violation) {
+        match result {
+            Err(PolicyError::Document { field, violation }) => (field, *violation),
+            other => panic!("expected a document error, got {other:?}"),
+        }
+    }
+
+    fn subject(text: &str) -> Name {
+        Name::from_der(&Name::from_str(text).unwrap().to_der().unwrap()).unwrap()
+    }
+
+    // --- document level ----------------------------------------------------------------------
+
+    #[test]
+    fn accepts_a_complete_statement() {
+        let doc = load_statement(|s| {
+            s["signatureVerification"] = json!({
+                "level": "permissive",
+                "override": {"revocation": "skip", "authenticity": "log"},
+                "verifyTimestamp": "afterCertExpiry"
+            });
+            s["trustStores"] = json!(["ca:acme", "tsa:globalsign", "signingAuthority:sa"]);
+        })
+        .unwrap();
+        assert_eq!(doc.version(), "1.0");
+        let policy = &doc.trust_policies()[0];
+        assert_eq!(policy.name(), "prod");
+        assert_eq!(policy.registry_scopes(), ["registry.example.com/team/app"]);
+        assert!(!policy.is_global());
+        let sv = policy.signature_verification();
+        assert_eq!(sv.level(), VerificationLevel::Permissive);
+        assert_eq!(sv.verify_timestamp(), VerifyTimestamp::AfterCertExpiry);
+        assert_eq!(
+            sv.overrides().get(ValidationType::Revocation),
+            Some(ValidationAction::Skip)
+        );
+        let stores: Vec<String> = policy
+            .trust_stores()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(stores, ["ca:acme", "tsa:globalsign", "signingAuthority:sa"]);
+        assert_eq!(
+            policy.trust_stores()[2].store_type(),
+            TrustStoreType::SigningAuthority
+        );
+        let TrustedIdentities::Subjects(subjects) = policy.trusted_identities() else {
+            panic!("expected subjects");
+        };
+        assert_eq!(subjects[0].to_string(), "C=US,ST=WA,O=acme");
+    }
+
+    #[test]
+    fn rejects_documents_over_the_size_limit() {
+        let big = vec![b' '; MAX_TRUST_POLICY_BYTES + 1];
+        assert!(matches!(
+            TrustPolicyDocument::from_json(&big),
+            Err(PolicyError::TooLarge { size, limit }) if size == limit + 1
+        ));
+    }
+
+    #[test]
+    fn rejects_malformed_json_and_trailing_data() {
+        for bytes in [&b"{"[..], b"{} {}", b"\xff", b""] {
+            assert!(matches!(
+                TrustPolicyDocument::from_json(bytes),
+                Err(PolicyError::MalformedJson(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn rejects_nesting_deeper_than_serde_json_allows() {
+        let deep = format!(
+            r#"{{"version":"1.0","trustPolicies":{}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(matches!(
+            TrustPolicyDocument::from_json(deep.as_bytes()),
+            Err(PolicyError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_a_statement_that_is_not_an_object() {
+        let (statement, field, violation) = statement_error(load(&document(vec![json!("prod")])));
+        assert_eq!(statement, StatementRef::Index(0));
+        assert_eq!(field, "(statement)");
+        assert_eq!(
+            violation,
+            Violation::WrongType {
+                expected: "an object",
+                found: "a string"
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_a_root_that_is_not_an_object() {
+        let (field, violation) = document_error(TrustPolicyDocument::from_json(b"null"));
+        assert_eq!(field, "(root)");
+        assert!(matches!(
+            violation,
+            Violation::WrongType { found: "null", .. }
+        ));
+    }
+
+    #[test]
+    fn rejects_unknown_top_level_fields() {
+        let mut doc = document(vec![statement()]);
+        doc["Version"] = json!("1.0");
+        assert_eq!(
+            document_error(load(&doc)),
+            ("Version".into(), Violation::UnknownField)
+        );
+    }
+
+    #[test]
+    fn rejects_duplicate_keys() {
+        let text = r#"{"version":"1.0","version":"1.0","trustPolicies":[]}"#;
+        assert_eq!(
+            document_error(TrustPolicyDocument::from_json(text.as_bytes())),
+            ("version".into(), Violation::DuplicateKey)
+        );
+        let text = r#"{"version":"1.0","trustPolicies":[{"name":"prod",
+            "registryScopes":["*"],"trustStores":["ca:a"],"trustedIdentities":["*"],
+            "signatureVerification":{"level":"strict","override":{"expiry":"log","expiry":"enforce"}}}]}"#;
+        let (statement, field, violation) =
+            statement_error(TrustPolicyDocument::from_json(text.as_bytes()));
+        assert_eq!(statement, StatementRef::Named("prod".into()));
+        assert_eq!(field, "signatureVerification.override.expiry");
+        assert_eq!(violation, Violation::DuplicateKey);
+    }
+
+    #[test]
+    fn rejects_missing_empty_or_unsupported_versions() {
+        let mut doc = document(vec![statement()]);
+        doc.as_object_mut().unwrap().remove("version");
+        assert_eq!(
+            document_error(load(&doc)),
+            ("version".into(), Violation::Missing)
+        );
+        for (version, violation) in [
+            (json!(""), Violation::Empty),
+            (
+                json!("1.1"),
+                Violation::UnsupportedVersion {
+                    found: "1.1".into(),
+                },
+            ),
+            (
+                json!(1.0),
+                Violation::WrongType {
+                    expected: "a string",
+                    found: "a number",
+                },
+            ),
+        ] {
+            let mut doc = document(vec![statement()]);
+            doc["version"] = version;
+            assert_eq!(document_error(load(&doc)), ("version".into(), violation));
+        }
+    }
+
+    #[test]
+    fn rejects_missing_or_empty_trust_policies() {
+        assert_eq!(
+            document_error(load(&json!({"version": "1.0"}))),
+            ("trustPolicies".into(), Violation::Missing)
+        );
+        assert_eq!(
+            document_error(load(&document(vec![]))),
+            ("trustPolicies".into(), Violation::Empty)
+        );
+    }
+
+    // --- names ---------------------------------------------------------------------------------
+
+    #[test]
+    fn rejects_a_missing_name_naming_the_statement_by_index() {
+        let mut second = statement();
+        second.as_object_mut().unwrap().remove("name");
+        let (statement_ref, field, violation) =
+            statement_error(load(&document(vec![statement(), second])));
+        assert_eq!(statement_ref, StatementRef::Index(1));
+        assert_eq!((field.as_str(), violation), ("name", Violation::Missing));
+    }
+
+    #[test]
+    fn rejects_an_empty_name() {
+        let (statement_ref, field, violation) =
+            statement_error(load_statement(|s| s["name"] = json!("")));
+        assert_eq!(statement_ref, StatementRef::Index(0));
+        assert_eq!((field.as_str(), violation), ("name", Violation::Empty));
+    }
+
+    #[test]
+    fn rejects_duplicate_statement_names() {
+        let mut second = statement();
+        second["registryScopes"] = json!(["registry.example.com/other"]);
+        assert!(matches!(
+            load(&document(vec![statement(), second])),
+            Err(PolicyError::DuplicateStatementName { name, first_index: 0, second_index: 1 })
+                if name == "prod"
+        ));
+    }
+
+    #[test]
+    fn rejects_unknown_statement_fields() {
+        assert_eq!(
+            rejected("globalPolicy", |s| s["globalPolicy"] = json!(true)),
+            Violation::UnknownField
+        );
+    }
+
+    #[test]
+    fn rejects_null_instead_of_a_list() {
+        assert_eq!(
+            rejected("trustStores", |s| s["trustStores"] = Value::Null),
+            Violation::WrongType {
+                expected: "an array of strings",
+                found: "null"
+            }
+        );
+    }
+
+    // --- signatureVerification -----------------------------------------------------------------
+
+    #[test]
+    fn rejects_missing_signature_verification() {
+        assert_eq!(
+            rejected("signatureVerification", |s| {
+                s.as_object_mut().unwrap().remove("signatureVerification");
+            }),
+            Violation::Missing
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_signature_verification_fields() {
+        assert_eq!(
+            rejected("signatureVerification.skipTimestampRevocationCheck", |s| {
+                s["signatureVerification"]["skipTimestampRevocationCheck"] = json!(true);
+            }),
+            Violation::UnknownField
+        );
+    }
+
+    #[test]
+    fn rejects_missing_empty_or_unknown_levels() {
+        assert_eq!(
+            rejected(
+                "signatureVerification.level",
+                |s| s["signatureVerification"] = json!({})
+            ),
+            Violation::Missing
+        );
+        assert_eq!(
+            rejected("signatureVerification.level", |s| {
+                s["signatureVerification"]["level"] = json!("");
+            }),
+            Violation::Empty
+        );
+        assert_eq!(
+            rejected("signatureVerification.level", |s| {
+                s["signatureVerification"]["level"] = json!("Strict");
+            }),
+            Violation::UnknownLevel {
+                found: "Strict".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_verify_timestamp_values() {
+        assert_eq!(
+            rejected("signatureVerification.verifyTimestamp", |s| {
+                s["signatureVerification"]["verifyTimestamp"] = json!("never");
+            }),
+            Violation::UnknownVerifyTimestamp {
+                found: "never".into()
+            }
+        );
+    }
+
+    #[test]
+    fn empty_verify_timestamp_means_always() {
+        let doc =
+            load_statement(|s| s["signatureVerification"]["verifyTimestamp"] = json!("")).unwrap();
+        assert_eq!(
+            doc.trust_policies()[0]
+                .signature_verification()
+                .verify_timestamp(),
+            VerifyTimestamp::Always
+        );
+    }
+
+    fn skip_statement(s: &mut Value) {
+        s["signatureVerification"] = json!({"level": "skip"});
+        let object = s.as_object_mut().unwrap();
+        object.remove("trustStores");
+        object.remove("trustedIdentities");
+    }
+
+    #[test]
+    fn rejects_overrides_at_skip() {
+        assert_eq!(
+            rejected("signatureVerification.override", |s| {
+                skip_statement(s);
+                s["signatureVerification"]["override"] = json!({"revocation": "log"});
+            }),
+            Violation::OverrideOnSkip
+        );
+        // An empty override map is no override at all, as in notation.
+        assert!(
+            load_statement(|s| {
+                skip_statement(s);
+                s["signatureVerification"]["override"] = json!({});
+            })
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn rejects_any_integrity_override() {
+        for action in ["enforce", "log", "skip"] {
+            let violation = rejected("signatureVerification.override.integrity", |s| {
+                s["signatureVerification"]["override"] = json!({"integrity": action});
+            });
+            assert_eq!(violation, Violation::IntegrityOverride);
+        }
+    }
+
+    #[test]
+    fn rejects_skip_overrides_except_for_revocation() {
+        for validation in [
+            ValidationType::Authenticity,
+            ValidationType::AuthenticTimestamp,
+            ValidationType::Expiry,
+        ] {
+            let field = format!("signatureVerification.override.{validation}");
+            let violation = rejected(&field, |s| {
+                s["signatureVerification"]["override"] = json!({validation.as_str(): "skip"});
+            });
+            assert_eq!(violation, Violation::SkipNotAllowed { validation });
+        }
+        let doc = load_statement(|s| {
+            s["signatureVerification"]["override"] = json!({"revocation": "skip"});
+        })
+        .unwrap();
+        assert_eq!(
+            doc.trust_policies()[0].action(ValidationType::Revocation),
+            ValidationAction::Skip
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_override_keys_and_values() {
+        assert_eq!(
+            rejected("signatureVerification.override.Expiry", |s| {
+                s["signatureVerification"]["override"] = json!({"Expiry": "log"});
+            }),
+            Violation::UnknownValidationType
+        );
+        assert_eq!(
+            rejected("signatureVerification.override.expiry", |s| {
+                s["signatureVerification"]["override"] = json!({"expiry": "warn"});
+            }),
+            Violation::UnknownValidationAction {
+                found: "warn".into()
+            }
+        );
+        assert_eq!(
+            rejected("signatureVerification.override", |s| {
+                s["signatureVerification"]["override"] = json!(["expiry"]);
+            }),
+            Violation::WrongType {
+                expected: "an object",
+                found: "an array"
+            }
+        );
+    }
+
+    // --- trust stores and identities versus the level -----------------------------------------
+
+    #[test]
+    fn rejects_trust_settings_on_skip() {
+        assert_eq!(
+            rejected("trustStores", |s| {
+                s["signatureVerification"] = json!({"level": "skip"});
+                s.as_object_mut().unwrap().remove("trustedIdentities");
+            }),
+            Violation::TrustSettingsOnSkip
+        );
+        assert_eq!(
+            rejected("trustedIdentities", |s| {
+                s["signatureVerification"] = json!({"level": "skip"});
+                s["trustStores"] = json!([]);
+            }),
+            Violation::TrustSettingsOnSkip
+        );
+    }
+
+    #[test]
+    fn rejects_missing_trust_stores_or_identities_below_skip() {
+        let level = VerificationLevel::Audit;
+        assert_eq!(
+            rejected("trustStores", |s| {
+                s["signatureVerification"]["level"] = json!("audit");
+                s["trustStores"] = json!([]);
+            }),
+            Violation::MissingTrustSettings { level }
+        );
+        assert_eq!(
+            rejected("trustedIdentities", |s| {
+                s["signatureVerification"]["level"] = json!("audit");
+                s.as_object_mut().unwrap().remove("trustedIdentities");
+            }),
+            Violation::MissingTrustSettings { level }
+        );
+    }
+
+    // --- trust stores --------------------------------------------------------------------------
+
+    #[test]
+    fn rejects_trust_stores_without_a_separator() {
+        assert_eq!(
+            rejected("trustStores[0]", |s| s["trustStores"] = json!(["*"])),
+            Violation::TrustStoreMissingSeparator { value: "*".into() }
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_trust_store_types() {
+        assert_eq!(
+            rejected("trustStores[1]", |s| s["trustStores"] =
+                json!(["ca:a", "CA:b"])),
+            Violation::UnknownTrustStoreType { found: "CA".into() }
+        );
+    }
+
+    #[test]
+    fn rejects_invalid_trust_store_names() {
+        for name in ["", "a/b", "..", ".", "a b", "é"] {
+            assert_eq!(
+                rejected("trustStores[0]", |s| s["trustStores"] =
+                    json!([format!("ca:{name}")])),
+                Violation::InvalidTrustStoreName { found: name.into() },
+                "{name:?}"
+            );
+        }
+        assert!(load_statement(|s| s["trustStores"] = json!(["ca:a.b_c-D9", "tsa:..x"])).is_ok());
+    }
+
+    #[test]
+    fn accepts_a_trust_store_listed_twice_as_notation_does() {
+        assert!(load_statement(|s| s["trustStores"] = json!(["ca:e2e", "ca:e2e"])).is_ok());
+    }
+
+    // --- trusted identities --------------------------------------------------------------------
+
+    #[test]
+    fn rejects_the_wildcard_identity_with_others() {
+        for identities in [
+            json!(["*", "x509.subject:C=US,ST=WA,O=a"]),
+            json!(["*", "*"]),
+        ] {
+            assert_eq!(
+                rejected("trustedIdentities", |s| s["trustedIdentities"] = identities),
+                Violation::WildcardIdentityNotAlone
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_empty_identities() {
+        assert_eq!(
+            rejected("trustedIdentities[0]", |s| s["trustedIdentities"] =
+                json!([""])),
+            Violation::Empty
+        );
+    }
+
+    #[test]
+    fn rejects_identities_without_a_separator() {
+        assert_eq!(
+            rejected("trustedIdentities[0]", |s| {
+                s["trustedIdentities"] = json!(["x509.subject C=US,ST=WA,O=a"]);
+            }),
+            Violation::IdentityMissingSeparator {
+                value: "x509.subject C=US,ST=WA,O=a".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_subject_identities_without_a_value() {
+        assert_eq!(
+            rejected("trustedIdentities[0]", |s| s["trustedIdentities"] =
+                json!(["x509.subject:"])),
+            Violation::EmptyIdentityValue {
+                value: "x509.subject:".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_unparsable_subject_identities() {
+        for (dn, source) in [
+            (
+                " CN=e2e,O=Notary,L=Seattle,ST=WA",
+                DnError::MissingMandatoryAttribute { attribute: "C" },
+            ),
+            ("C=US,ST=WA,O=a,1.2.3=#0c0161", DnError::HexValue),
+            ("C=US+ST=WA,O=a", DnError::MultiValuedRdn),
+            (
+                "C=US,ST=WA,O=a,O=b",
+                DnError::DuplicateAttribute {
+                    attribute: "O".into(),
+                },
+            ),
+        ] {
+            let value = format!("x509.subject:{dn}");
+            assert_eq!(
+                rejected("trustedIdentities[0]", |s| s["trustedIdentities"] =
+                    json!([value])),
+                Violation::InvalidDistinguishedName {
+                    value: value.clone(),
+                    source
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_empty_attribute_values_in_identities() {
+        assert_eq!(
+            rejected("trustedIdentities[0]", |s| {
+                s["trustedIdentities"] = json!(["x509.subject:C=US,ST=WA,O=a,OU="]);
+            }),
+            Violation::EmptyDnAttributeValue {
+                value: "x509.subject:C=US,ST=WA,O=a,OU=".into(),
+                attribute: "OU".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_overlapping_identities() {
+        let wide = "x509.subject: CN=e2e,O=Notary,L=Seattle,ST=WA,C=US";
+        let narrow = "x509.subject: CN=e2e,O=Notary,ST=WA,C=US";
+        assert_eq!(
+            rejected("trustedIdentities", |s| s["trustedIdentities"] =
+                json!([wide, narrow])),
+            Violation::OverlappingIdentities {
+                first: narrow.into(),
+                second: wide.into()
+            }
+        );
+        // Identical identities overlap too, however they are spelt.
+        let same = "x509.subject:C=US,ST=WA,O=a";
+        let respelt = "x509.subject: O=a, S=WA, C=US";
+        assert_eq!(
+            rejected("trustedIdentities", |s| s["trustedIdentities"] =
+                json!([same, respelt])),
+            Violation::OverlappingIdentities {
+                first: same.into(),
+                second: respelt.into()
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_too_many_identities() {
+        let identities: Vec<String> = (0..=MAX_TRUSTED_IDENTITIES_PER_STATEMENT)
+            .map(|i| format!("x509.subject:C=US,ST=WA,O=org{i}"))
+            .collect();
+        assert_eq!(
+            rejected("trustedIdentities", |s| s["trustedIdentities"] =
+                json!(identities)),
+            Violation::TooManyIdentities {
+                count: MAX_TRUSTED_IDENTITIES_PER_STATEMENT + 1,
+                limit: MAX_TRUSTED_IDENTITIES_PER_STATEMENT
+            }
+        );
+    }
+
+    #[test]
+    fn keeps_other_prefixes_for_reports_but_never_matches_them() {
+        let doc = load_statement(|s| {
+            s["trustedIdentities"] = json!([
+                "x509.subject:C=US,ST=WA,O=a",
+                "plugin.id:xyz",
+                "x509.subject :C=US"
+            ]);
+        })
+        .unwrap();
+        let policy = &doc.trust_policies()[0];
+        assert_eq!(
+            policy.ignored_identities(),
+            ["plugin.id:xyz", "x509.subject :C=US"]
+        );
+
+        let doc = load_statement(|s| s["trustedIdentities"] = json!(["plugin.id:xyz"])).unwrap();
+        let identities = doc.trust_policies()[0].trusted_identities();
+        assert_eq!(identities, &TrustedIdentities::Subjects(Vec::new()));
+        let err = identities
+            .check(&subject("CN=x,O=a,ST=WA,C=US"))
+            .unwrap_err();
+        assert_eq!(err, IdentityError::NoX509Identities);
+        assert_eq!(err.to_string(), "no x509 trusted identities configured");
+    }
+
+    // --- registry scopes ------------------------------------------------------------------------
+
+    #[test]
+    fn rejects_missing_or_empty_registry_scopes() {
+        assert_eq!(
+            rejected("registryScopes", |s| {
+                s.as_object_mut().unwrap().remove("registryScopes");
+            }),
+            Violation::Missing
+        );
+        assert_eq!(
+            rejected("registryScopes", |s| s["registryScopes"] = json!([])),
+            Violation::Empty
+        );
+    }
+
+    #[test]
+    fn rejects_the_wildcard_scope_with_others() {
+        assert_eq!(
+            rejected("registryScopes", |s| s["registryScopes"] =
+                json!(["*", "example.com/a"])),
+            Violation::WildcardScopeNotAlone
+        );
+    }
+
+    #[test]
+    fn rejects_scopes_outside_the_reference_grammar() {
+        for (scope, problem) in [
+            ("localhost:5000\\test-repo", ScopeProblem::MissingRepository),
+            ("example.com", ScopeProblem::MissingRepository),
+            ("example.com/*", ScopeProblem::Wildcard),
+            ("example.com/team*", ScopeProblem::Wildcard),
+            ("/repo", ScopeProblem::InvalidDomain),
+            ("-example.com/repo", ScopeProblem::InvalidDomain),
+            ("example..com/repo", ScopeProblem::InvalidDomain),
+            ("example.com:/repo", ScopeProblem::InvalidDomain),
+            ("example.com:80a/repo", ScopeProblem::InvalidDomain),
+            ("https://example.com/repo", ScopeProblem::InvalidDomain),
+            ("[::1]:5000/repo", ScopeProblem::InvalidDomain),
+            ("example.com/", ScopeProblem::InvalidRepository),
+            ("example.com/Repo", ScopeProblem::InvalidRepository),
+            ("example.com/repo:tag", ScopeProblem::InvalidRepository),
+            (
+                "example.com/repo@sha256:abc",
+                ScopeProblem::InvalidRepository,
+            ),
+            ("example.com/a//b", ScopeProblem::InvalidRepository),
+            ("example.com/a/", ScopeProblem::InvalidRepository),
+            ("example.com/a___b", ScopeProblem::InvalidRepository),
+            ("example.com/a._b", ScopeProblem::InvalidRepository),
+            ("example.com/-a", ScopeProblem::InvalidRepository),
+            ("example.com/a-", ScopeProblem::InvalidRepository),
+        ] {
+            assert_eq!(
+                rejected("registryScopes[0]", |s| s["registryScopes"] =
+                    json!([scope])),
+                Violation::InvalidRegistryScope {
+                    scope: scope.into(),
+                    problem
+                },
+                "{scope:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn accepts_scopes_inside_the_reference_grammar() {
+        for scope in [
+            "localhost:5000/test-repo",
+            "Registry.Example.com/team/app",
+            "a/b",
+            "local/myocilayout",
+            "example.com:443/a__b/c---d/e.f_g9",
+            "127.0.0.1:5000/x",
+        ] {
+            assert!(
+                load_statement(|s| s["registryScopes"] = json!([scope])).is_ok(),
+                "{scope:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_a_scope_in_two_statements() {
+        let mut second = statement();
+        second["name"] = json!("other");
+        let (statement_ref, field, violation) =
+            statement_error(load(&document(vec![statement(), second])));
+        assert_eq!(statement_ref, StatementRef::Named("other".into()));
+        assert_eq!(field, "registryScopes[0]");
+        assert_eq!(
+            violation,
+            Violation::ScopeUsedTwice {
+                scope: "registry.example.com/team/app".into(),
+                other: StatementRef::Named("prod".into())
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_two_global_statements() {
+        let mut first = statement();
+        first["registryScopes"] = json!(["*"]);
+        let mut second = first.clone();
+        second["name"] = json!("other");
+        let (_, _, violation) = statement_error(load(&document(vec![first, second])));
+        assert!(matches!(violation, Violation::ScopeUsedTwice { scope, .. } if scope == "*"));
+    }
+
+    #[test]
+    fn rejects_a_scope_repeated_within_one_statement() {
+        let scope = "registry.example.com/team/app";
+        assert_eq!(
+            rejected("registryScopes[1]", |s| s["registryScopes"] =
+                json!([scope, scope])),
+            Violation::ScopeListedTwice {
+                scope: scope.into()
+            }
+        );
+    }
+
+    // --- selection and actions -----------------------------------------------------------------
+
+    #[test]
+    fn accepts_a_global_skip_statement_and_reports_it_as_global() {
+        let doc = load_statement(|s| {
+            skip_statement(s);
+            s["registryScopes"] = json!(["*"]);
+        })
+        .unwrap();
+        let policy = doc.policy_for("any.registry/any/repo").unwrap();
+        assert!(policy.is_global());
+        assert_eq!(
+            policy.action(ValidationType::Integrity),
+            ValidationAction::Skip
+        );
+    }
+
+    #[test]
+    fn exact_scope_wins_over_the_wildcard() {
+        let mut global = statement();
+        global["name"] = json!("global");
+        global["registryScopes"] = json!(["*"]);
+        let doc = load(&document(vec![global, statement()])).unwrap();
+        assert_eq!(
+            doc.policy_for("registry.example.com/team/app")
+                .unwrap()
+                .name(),
+            "prod"
+        );
+        assert_eq!(
+            doc.policy_for("registry.example.com/team").unwrap().name(),
+            "global"
+        );
+    }
+
+    #[test]
+    fn no_applicable_policy_without_a_wildcard() {
+        let doc = load(&document(vec![statement()])).unwrap();
+        let err = doc.policy_for("registry.example.com/team").unwrap_err();
+        assert!(
+            matches!(&err, PolicyError::NoApplicableTrustPolicy { scope } if scope == "registry.example.com/team")
+        );
+        assert_eq!(
+            err.to_string(),
+            "no applicable trust policy for \"registry.example.com/team\""
+        );
+    }
+
+    #[test]
+    fn actions_follow_the_level_table() {
+        use ValidationAction::{Enforce as E, Log as L, Skip as S};
+        let table = [
+            ("strict", [E, E, E, E, E]),
+            ("permissive", [E, E, L, L, L]),
+            ("audit", [E, L, L, L, L]),
+            ("skip", [S, S, S, S, S]),
+        ];
+        for (level, expected) in table {
+            let doc = load_statement(|s| {
+                if level == "skip" {
+                    skip_statement(s);
+                } else {
+                    s["signatureVerification"]["level"] = json!(level);
+                }
+            })
+            .unwrap();
+            let policy = &doc.trust_policies()[0];
+            let actions = ValidationType::ALL.map(|v| policy.action(v));
+            assert_eq!(actions, expected, "{level}");
+        }
+    }
+
+    #[test]
+    fn overrides_replace_the_level_action() {
+        let doc = load_statement(|s| {
+            s["signatureVerification"] = json!({
+                "level": "audit",
+                "override": {"authenticity": "enforce", "expiry": "enforce", "revocation": "skip"}
+            });
+        })
+        .unwrap();
+        let policy = &doc.trust_policies()[0];
+        let actions = ValidationType::ALL.map(|v| policy.action(v));
+        use ValidationAction::{Enforce as E, Log as L, Skip as S};
+        assert_eq!(actions, [E, E, L, E, S]);
+    }
+
+    #[test]
+    fn errors_name_the_statement_and_the_field() {
+        let err = load_statement(|s| {
+            s["signatureVerification"]["override"] = json!({"integrity": "enforce"});
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "trust policy statement \"prod\": signatureVerification.override.integrity: \
+             integrity cannot be overridden"
+        );
+        let err = load_statement(|s| s["name"] = json!(7)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "trust policy statement at index 0: name: expected a string, found a number"
+        );
+    }
+
+    // --- identity matching ---------------------------------------------------------------------
+
+    fn identities(list: Value) -> TrustedIdentities {
+        load_statement(|s| s["trustedIdentities"] = list)
+            .unwrap()
+            .trust_policies()[0]
+            .trusted_identities()
+            .clone()
+    }
+
+    #[test]
+    fn wildcard_accepts_any_leaf_even_an_unparsable_one() {
+        let leaf = subject("OU=b,OU=a,CN=x");
+        assert_eq!(identities(json!(["*"])).check(&leaf), Ok(()));
+    }
+
+    #[test]
+    fn identity_matches_when_it_is_a_subset_of_the_leaf() {
+        let leaf = subject("CN=SomeCN,OU=SomeOU,O=SomeOrg,L=Seattle,ST=WA,C=US");
+        let ids = identities(json!([
+            "x509.subject:C=US,ST=WA,O=Other",
+            "x509.subject:C=US,S=WA,O=SomeOrg"
+        ]));
+        assert_eq!(ids.check(&leaf), Ok(()));
+    }
+
+    #[test]
+    fn mismatch_error_names_the_leaf_and_the_differing_attribute() {
+        let leaf = subject("CN=SomeCN,OU=SomeOU,O=SomeOrg,L=Seattle,ST=WA,C=US");
+        let ids = identities(json!([
+            "x509.subject:C=US,ST=WA,O=Other",
+            "x509.subject:C=US,ST=WA,O=SomeOrg,OU=Ops,CN=x"
+        ]));
+        let err = ids.check(&leaf).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "leaf certificate subject \"CN=SomeCN,OU=SomeOU,O=SomeOrg,L=Seattle,ST=WA,C=US\" \
+             matches none of the x509.subject trusted identities: \"C=US,ST=WA,O=Other\" \
+             (leaf has O=\"SomeOrg\"); \"C=US,ST=WA,O=SomeOrg,OU=Ops,CN=x\" (leaf has OU=\"SomeOU\")"
+        );
+    }
+
+    #[test]
+    fn leaf_missing_an_attribute_is_reported() {
+        let leaf = subject("CN=x,O=a,ST=WA,C=US");
+        let err = identities(json!(["x509.subject:C=US,ST=WA,O=a,L=Seattle"]))
+            .check(&leaf)
+            .unwrap_err();
+        assert!(err.to_string().ends_with("(leaf has no L)"), "{err}");
+    }
+
+    #[test]
+    fn unparsable_leaf_subjects_never_match() {
+        let ids = identities(json!(["x509.subject:C=US,ST=WA,O=a"]));
+        let leaf = subject("OU=b,OU=a,O=a,ST=WA,C=US");
+        let err = ids.check(&leaf).unwrap_err();
+        assert_eq!(
+            err,
+            IdentityError::UnparsableLeafSubject {
+                subject: "OU=a+OU=b,O=a,ST=WA,C=US".into(),
+                source: DnError::MultiValuedRdn
+            }
+        );
+        let leaf = subject("CN=x,O=a,ST=WA");
+        assert!(matches!(
+            ids.check(&leaf),
+            Err(IdentityError::UnparsableLeafSubject {
+                source: DnError::MissingMandatoryAttribute { attribute: "C" },
+                ..
+            })
+        ));
+    }
 }

@@ -62,9 +62,12 @@ impl fmt::Display for TrustStoreType {
     }
 }
 
-/// Whether `name` is a valid named-store name (`[a-zA-Z0-9_.-]+`, as notation requires).
+/// Whether `name` is a valid named-store name: `[a-zA-Z0-9_.-]+` as notation requires, minus
+/// `.` and `..`, which would name the store-type directory or its parent.
 pub fn is_valid_store_name(name: &str) -> bool {
     !name.is_empty()
+        && name != "."
+        && name != ".."
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))

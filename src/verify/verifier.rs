@@ -466,12 +466,7 @@ impl<'a> Verifier<'a> {
 }
 
 fn store_type(r: &TrustStoreRef) -> TrustStoreType {
-    use super::policy::TrustStoreType as P;
-    match r.store_type() {
-        P::Ca => TrustStoreType::Ca,
-        P::SigningAuthority => TrustStoreType::SigningAuthority,
-        P::Tsa => TrustStoreType::Tsa,
-    }
+    r.store_type()
 }
 
 /// Whether the session wants more signatures.
