@@ -12,3 +12,6 @@ mod jws;
 
 #[path = "it/verifier.rs"]
 mod verifier;
+
+#[path = "it/conformance.rs"]
+mod conformance;
