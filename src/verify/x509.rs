@@ -106,6 +106,16 @@ impl Certificate {
             header_len..header_len + tbs_len
         };
         let tbs_cert = cert.tbs_certificate();
+        // The outer signatureAlgorithm is not covered by the signature; unless it must equal
+        // the signed copy inside the TBSCertificate, its parameters could be rewritten (NULL to
+        // anything) without breaking any check. Go's x509 parser refuses such certificates
+        // ("inner and outer signature algorithm identifiers don't match"); DER makes value
+        // equality the same as byte equality here.
+        if cert.signature_algorithm() != tbs_cert.signature() {
+            return Err(CertificateError::Malformed(
+                "inner and outer signature algorithm identifiers differ".into(),
+            ));
+        }
         let subject = tbs_cert.subject().to_string();
         let issuer_der = tbs_cert.issuer().to_der().map_err(malformed)?;
         let subject_der = tbs_cert.subject().to_der().map_err(malformed)?;
