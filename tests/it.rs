@@ -6,3 +6,6 @@ mod common;
 
 #[path = "it/pki_smoke.rs"]
 mod pki_smoke;
+
+#[path = "it/cose.rs"]
+mod cose;

@@ -2,4 +2,5 @@
 //! a PKI made at test time and test-only signers for JWS and COSE envelopes.
 #![allow(dead_code)]
 
+pub mod cose;
 pub mod pki;
