@@ -14,7 +14,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::cose::Cose;
+use common::cose::{Cbor, CoseSign1};
 use common::jws::{Jws, payload_for};
 use common::layout::{LayoutWriter, SignatureForm};
 use common::pki::{CertSpec, Chain, KeyKind, TestCert, TestKey};
@@ -61,12 +61,32 @@ fn main() {
     let layout_dir = out.join("layout");
     let mut layout = LayoutWriter::new(&layout_dir);
     let image = layout.image("v1", b"hello from notaryd\n");
-    let payload = payload_for(&image.media_type, &image.digest, image.size, &[("org.example.build", "42")]);
+    let payload = payload_for(
+        &image.media_type,
+        &image.digest,
+        image.size,
+        &[("org.example.build", "42")],
+    );
     let mut jws = Jws::new(&chain, payload.clone());
-    jws.set("io.cncf.notary.signingTime", serde_json::json!("2025-06-01T12:00:00Z"));
-    layout.sign(&image, "application/jose+json", &jws.sign(), SignatureForm::Legacy);
-    let cose = Cose::new(&chain, payload);
-    layout.sign(&image, "application/cose", &cose.sign(), SignatureForm::ArtifactType);
+    jws.set(
+        "io.cncf.notary.signingTime",
+        serde_json::json!("2025-06-01T12:00:00Z"),
+    );
+    layout.sign(
+        &image,
+        "application/jose+json",
+        &jws.sign(),
+        SignatureForm::Legacy,
+    );
+    let mut cose = CoseSign1::new(&chain);
+    cose.payload = Some(payload);
+    cose.signing_time = Some(Cbor::time(1_748_779_200)); // 2025-06-01T12:00:00Z
+    layout.sign(
+        &image,
+        "application/cose",
+        &cose.build(),
+        SignatureForm::ArtifactType,
+    );
     layout.finish(Some(&image));
 
     let store = out.join("notation/truststore/x509/ca/example");

@@ -65,6 +65,10 @@ pub enum LayoutError {
     TooManyManifests,
 }
 
+/// A signature found in the layout, or the digest of a would-be signature manifest and why it
+/// cannot be used (reported as that signature failing).
+pub type SignatureCandidate = Result<SignatureManifest, (Digest, String)>;
+
 /// A parsed `DIR:TAG` or `DIR@DIGEST` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LayoutReference {
@@ -180,10 +184,7 @@ impl OciLayout {
     /// Every signature manifest of `target`, in discovery order. A manifest that is a Notary
     /// signature but breaks the shape rules is returned as an error entry, so the caller can
     /// report it as a failed signature and go on.
-    pub fn signatures(
-        &self,
-        target: &Descriptor,
-    ) -> Result<Vec<Result<SignatureManifest, (Digest, String)>>, LayoutError> {
+    pub fn signatures(&self, target: &Descriptor) -> Result<Vec<SignatureCandidate>, LayoutError> {
         let mut out = Vec::new();
         let mut seen: HashSet<Digest> = HashSet::new();
         let mut queue: VecDeque<Descriptor> = self.index.manifests.iter().cloned().collect();

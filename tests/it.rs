@@ -1,5 +1,11 @@
 //! The integration test binary.
-#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used,
+    clippy::result_large_err,
+    missing_docs
+)]
 
 #[path = "common/mod.rs"]
 mod common;
@@ -15,3 +21,6 @@ mod verifier;
 
 #[path = "it/conformance.rs"]
 mod conformance;
+
+#[path = "it/cose.rs"]
+mod cose;

@@ -42,3 +42,15 @@ pub const MAX_TIMESTAMP_SIGNERS: usize = 8;
 /// Largest single certificate accepted, in bytes. Real code-signing and TSA certificates are
 /// 1–3 KiB; 64 KiB covers certificates with large extensions and keeps parsing cheap.
 pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
+
+/// Deepest nesting of arrays, maps and tags in one CBOR document (the COSE_Sign1 structure, or
+/// the protected header inside it). go-cose decodes with fxamacker/cbor's default of 32 nested
+/// levels; a Notary envelope needs 3. The CBOR reader recurses once per level, so this also
+/// bounds its stack use.
+pub const MAX_CBOR_DEPTH: usize = 32;
+
+/// Most data items (every integer, string, array, map, tag and simple value counts one) in one
+/// CBOR document. A Notary envelope holds under a hundred. fxamacker/cbor caps each array and
+/// map at 131 072 entries but not the total; notaryd caps the total so that a 32 MiB envelope
+/// of one-byte items cannot make the reader build a tree of millions of nodes.
+pub const MAX_CBOR_ITEMS: usize = 16 * 1024;

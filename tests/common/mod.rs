@@ -3,6 +3,7 @@
 //! writer.
 #![allow(dead_code)]
 
+pub mod cose;
 pub mod jws;
 pub mod layout;
 pub mod pki;

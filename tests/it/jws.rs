@@ -934,7 +934,9 @@ fn child_outliving_its_issuer_is_accepted() {
 
 #[test]
 fn sha1_certificate_signature_is_rejected() {
-    // Rewrite the outer signatureAlgorithm of the leaf to sha1WithRSAEncryption.
+    // Rewrite both signatureAlgorithm fields (signed inner, unsigned outer) of the leaf to
+    // sha1WithRSAEncryption: the signature no longer matches, but the algorithm is refused
+    // before any key is used.
     let root = TestCert::self_signed(
         CertSpec::ca("r", Some(1)),
         TestKey::cached(KeyKind::Rsa2048, 3),
@@ -949,8 +951,13 @@ fn sha1_certificate_signature_is_rejected() {
     );
     let sha256_rsa = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
     let mut der = leaf.der.clone();
-    let pos = der.windows(9).rposition(|w| w == sha256_rsa).unwrap();
-    der[pos + 8] = 0x05;
+    let positions: Vec<usize> = (0..der.len() - 9)
+        .filter(|&i| der[i..i + 9] == sha256_rsa)
+        .collect();
+    assert_eq!(positions.len(), 2);
+    for pos in positions {
+        der[pos + 8] = 0x05;
+    }
     let jws = jws_with_chain(
         vec![der, int.der.clone(), root.der.clone()],
         leaf.key.clone(),

@@ -2,6 +2,7 @@
 //! signature over the exact received bytes, and hand back the signer information and the raw
 //! payload. Everything that fails here is an *integrity* failure, enforced at every level.
 
+mod cbor;
 pub mod cose;
 pub mod jws;
 
