@@ -1,1 +1,3 @@
-fn main(){}
+//! Verification benchmarks.
+
+fn main() {}

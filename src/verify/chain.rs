@@ -51,7 +51,9 @@ pub enum ChainError {
         subject: String,
     },
     /// Certificate i is not issued by certificate i+1.
-    #[error("certificate {index} ({subject:?}) is not issued by the next certificate ({issuer:?}): {reason}")]
+    #[error(
+        "certificate {index} ({subject:?}) is not issued by the next certificate ({issuer:?}): {reason}"
+    )]
     NotIssuedByNext {
         /// Position in the chain.
         index: usize,
@@ -71,7 +73,9 @@ pub enum ChainError {
         subject: String,
     },
     /// A CA's pathLenConstraint is smaller than the number of CAs below it.
-    #[error("CA certificate {index} ({subject:?}) has pathLenConstraint {path_len} but {needed} CA certificates follow below it")]
+    #[error(
+        "CA certificate {index} ({subject:?}) has pathLenConstraint {path_len} but {needed} CA certificates follow below it"
+    )]
     PathLenExceeded {
         /// Position in the chain.
         index: usize,
@@ -135,7 +139,9 @@ pub enum ChainError {
         eku: &'static str,
     },
     /// A TSA leaf whose EKU is not exactly [timeStamping], or not critical.
-    #[error("timestamping leaf certificate ({subject:?}) must have a critical extendedKeyUsage of exactly timeStamping")]
+    #[error(
+        "timestamping leaf certificate ({subject:?}) must have a critical extendedKeyUsage of exactly timeStamping"
+    )]
     TsaEku {
         /// Its subject.
         subject: String,
@@ -225,15 +231,15 @@ fn validate_ca(
             }
             // CA certificates below this one, not counting the leaf.
             let needed = index - 1;
-            if let Some(path_len) = bc.path_len_constraint {
-                if usize::from(path_len) < needed {
-                    return Err(ChainError::PathLenExceeded {
-                        index,
-                        subject: subject(),
-                        path_len,
-                        needed,
-                    });
-                }
+            if let Some(path_len) = bc.path_len_constraint
+                && usize::from(path_len) < needed
+            {
+                return Err(ChainError::PathLenExceeded {
+                    index,
+                    subject: subject(),
+                    path_len,
+                    needed,
+                });
             }
         }
         _ => {

@@ -250,7 +250,9 @@ struct PssParams {
 
 impl X509Scheme {
     /// Maps a certificate's (or CMS signer's) signature algorithm identifier.
-    pub fn from_algorithm_identifier(alg: &AlgorithmIdentifierOwned) -> Result<Self, AlgorithmError> {
+    pub fn from_algorithm_identifier(
+        alg: &AlgorithmIdentifierOwned,
+    ) -> Result<Self, AlgorithmError> {
         use HashAlgorithm::*;
         Ok(match alg.oid {
             oid::SHA256_WITH_RSA => Self::RsaPkcs1(Sha256),
@@ -304,7 +306,10 @@ impl X509Scheme {
 }
 
 fn pss_hash(alg: &AlgorithmIdentifierOwned) -> Result<HashAlgorithm, AlgorithmError> {
-    let params = alg.parameters.as_ref().ok_or(AlgorithmError::PssParameters)?;
+    let params = alg
+        .parameters
+        .as_ref()
+        .ok_or(AlgorithmError::PssParameters)?;
     let der = params.to_der().map_err(|_| AlgorithmError::PssParameters)?;
     let p = PssParams::from_der(&der).map_err(|_| AlgorithmError::PssParameters)?;
     // The defaults are SHA-1 everywhere, which we refuse; so every field must be explicit.
@@ -428,7 +433,12 @@ impl PublicKey {
         self.verify_with(alg, message, signature)
     }
 
-    fn verify_with(&self, alg: &'static dyn VerificationAlgorithm, msg: &[u8], signature: &[u8]) -> bool {
+    fn verify_with(
+        &self,
+        alg: &'static dyn VerificationAlgorithm,
+        msg: &[u8],
+        signature: &[u8],
+    ) -> bool {
         match ParsedPublicKey::new(alg, &self.raw) {
             Ok(key) => key.verify_sig(msg, signature).is_ok(),
             Err(_) => false,

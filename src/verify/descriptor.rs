@@ -33,7 +33,9 @@ impl Digest {
         // algorithm := component ([+._-] component)*, component := [a-z0-9]+
         let alg_ok = !alg.is_empty()
             && alg.split(['+', '.', '_', '-']).all(|c| {
-                !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                !c.is_empty()
+                    && c.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
             });
         if !alg_ok {
             return Err(err("bad algorithm"));
@@ -50,10 +52,12 @@ impl Digest {
             "sha512" => Some(128),
             _ => None,
         };
-        if let Some(n) = hex_len {
-            if enc.len() != n || !enc.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-                return Err(err("encoded part is not lowercase hex of the algorithm's length"));
-            }
+        if let Some(n) = hex_len
+            && (enc.len() != n || !enc.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        {
+            return Err(err(
+                "encoded part is not lowercase hex of the algorithm's length",
+            ));
         }
         Ok(Self(text.to_owned()))
     }
@@ -125,7 +129,11 @@ pub struct Descriptor {
     /// The content size in bytes.
     pub size: u64,
     /// Optional artifact type.
-    #[serde(rename = "artifactType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "artifactType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub artifact_type: Option<String>,
     /// Annotations; in a signature payload these are the signer's user metadata.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -136,7 +144,9 @@ impl Descriptor {
     /// The Notary match rule (notation-go `content.Equal`): equal media type, digest and size.
     /// Other fields are deliberately ignored.
     pub fn same_content(&self, other: &Descriptor) -> bool {
-        self.media_type == other.media_type && self.digest == other.digest && self.size == other.size
+        self.media_type == other.media_type
+            && self.digest == other.digest
+            && self.size == other.size
     }
 }
 
@@ -152,7 +162,10 @@ mod tests {
         assert!(Digest::parse(&format!("sha256:{}", "a".repeat(63))).is_err());
         assert!(Digest::parse("sha256").is_err());
         assert!(Digest::parse(":abc").is_err());
-        assert!(Digest::parse("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8").is_ok());
+        assert!(
+            Digest::parse("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -104,7 +104,13 @@ mod tests {
 
     #[test]
     fn rejects_non_rfc3339() {
-        for bad in ["", "2023-06-27", "2023-06-27 05:21:21Z", "tomorrow", "2023-13-01T00:00:00Z"] {
+        for bad in [
+            "",
+            "2023-06-27",
+            "2023-06-27 05:21:21Z",
+            "tomorrow",
+            "2023-13-01T00:00:00Z",
+        ] {
             assert!(Timestamp::parse_rfc3339(bad).is_none(), "{bad}");
         }
     }

@@ -195,11 +195,12 @@ impl Certificate {
     /// Whether `issuer` issued this certificate: the issuer name bytes equal the issuer's
     /// subject bytes and the signature verifies with the issuer's key (notation `isIssuedBy`).
     pub fn is_issued_by(&self, issuer: &Certificate) -> Result<(), SignatureCheckError> {
-        self.check_signature_from(issuer)?;
+        // Names first: a mismatch settles the question without a public-key operation, which
+        // matters because every non-root certificate is tested for being self-signed.
         if self.issuer_der != issuer.subject_der {
             return Err(SignatureCheckError::NameMismatch);
         }
-        Ok(())
+        self.check_signature_from(issuer)
     }
 
     /// Whether this certificate is self-signed: self-issued and its signature verifies with its
