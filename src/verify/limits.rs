@@ -42,3 +42,13 @@ pub const MAX_TIMESTAMP_SIGNERS: usize = 8;
 /// Largest single certificate accepted, in bytes. Real code-signing and TSA certificates are
 /// 1–3 KiB; 64 KiB covers certificates with large extensions and keeps parsing cheap.
 pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
+
+/// Largest RFC 3161 timestamp token accepted, in bytes. tspclient-go, which notation signs
+/// with, refuses TSA responses over 1 MiB (`maxBodyLength`), so no notation-made envelope holds
+/// a larger token; real tokens are 3–8 KiB.
+pub const MAX_TIMESTAMP_TOKEN_BYTES: usize = 1024 * 1024;
+
+/// Most signed attributes read in one timestamp signerInfo. TSAs send four to six
+/// (contentType, messageDigest, signingTime, signing-certificate v1/v2, CMS algorithm
+/// protection); 32 is generous and bounds the duplicate checks.
+pub const MAX_SIGNED_ATTRIBUTES: usize = 32;

@@ -7,4 +7,5 @@ pub mod descriptor;
 pub mod limits;
 pub mod oid;
 pub mod time;
+pub mod timestamp;
 pub mod x509;
