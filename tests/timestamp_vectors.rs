@@ -698,8 +698,7 @@ fn jws(bytes: &[u8]) -> Envelope {
 }
 
 fn cose(bytes: &[u8]) -> Envelope {
-    use coset::{CborSerializable, Label, TaggedCborSerializable};
-    let _ = <coset::CoseSign1 as CborSerializable>::from_slice;
+    use coset::{Label, TaggedCborSerializable};
     let sign1 = coset::CoseSign1::from_tagged_slice(bytes).unwrap();
     let mut token = None;
     let mut chain = Vec::new();

@@ -52,3 +52,15 @@ pub const MAX_TIMESTAMP_TOKEN_BYTES: usize = 1024 * 1024;
 /// (contentType, messageDigest, signingTime, signing-certificate v1/v2, CMS algorithm
 /// protection); 32 is generous and bounds the duplicate checks.
 pub const MAX_SIGNED_ATTRIBUTES: usize = 32;
+
+/// Deepest nesting of arrays, maps and tags in one CBOR document (the COSE_Sign1 structure, or
+/// the protected header inside it). go-cose decodes with fxamacker/cbor's default of 32 nested
+/// levels; a Notary envelope needs 3. The CBOR reader recurses once per level, so this also
+/// bounds its stack use.
+pub const MAX_CBOR_DEPTH: usize = 32;
+
+/// Most data items (every integer, string, array, map, tag and simple value counts one) in one
+/// CBOR document. A Notary envelope holds under a hundred. fxamacker/cbor caps each array and
+/// map at 131 072 entries but not the total; notaryd caps the total so that a 32 MiB envelope
+/// of one-byte items cannot make the reader build a tree of millions of nodes.
+pub const MAX_CBOR_ITEMS: usize = 16 * 1024;

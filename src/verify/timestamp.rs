@@ -1111,13 +1111,13 @@ fn verify_signer(
     if ess.issuer_serial.is_some() && !CertId::from_sid(info.sid).is_some_and(|s| s.matches(leaf)) {
         return Err(TimestampError::SignerIdentifierMismatch {
             signer,
-            subject: leaf.subject().to_owned(),
+            subject: leaf.subject(),
         });
     }
     if cert_hash.digest(leaf.der()) != ess.cert_hash.as_bytes() {
         return Err(TimestampError::CertHashMismatch {
             signer,
-            subject: leaf.subject().to_owned(),
+            subject: leaf.subject(),
             hash: cert_hash,
         });
     }
@@ -1187,7 +1187,7 @@ fn verify_signer(
         .map_err(|source| TimestampError::SignatureAlgorithm { signer, source })?;
     let key = leaf.public_key().map_err(|e| TimestampError::SignerKey {
         signer,
-        subject: leaf.subject().to_owned(),
+        subject: leaf.subject(),
         reason: e.to_string(),
     })?;
     let mut signed_attrs = attrs_tlv.raw.to_vec();
@@ -1195,7 +1195,7 @@ fn verify_signer(
     if !key.verify_x509(scheme, &signed_attrs, info.signature) {
         return Err(TimestampError::BadSignature {
             signer,
-            subject: leaf.subject().to_owned(),
+            subject: leaf.subject(),
         });
     }
 
@@ -1283,12 +1283,12 @@ fn path_error(
         },
         PathError::Untrusted { hint } => TimestampError::UntrustedTsa {
             signer,
-            subject: leaf.subject().to_owned(),
+            subject: leaf.subject(),
             hint,
         },
         PathError::Budget => TimestampError::UntrustedTsa {
             signer,
-            subject: leaf.subject().to_owned(),
+            subject: leaf.subject(),
             hint: Some("signature check attempts limit reached while building the chain".into()),
         },
     }

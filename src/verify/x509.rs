@@ -13,6 +13,7 @@ use x509_cert::ext::pkix::{
 use x509_cert::name::Name;
 
 use super::crypto::{KeyError, PublicKey, X509Scheme};
+use super::dn::render_go_style;
 use super::limits::MAX_CERTIFICATE_BYTES;
 use super::oid;
 use super::time::Timestamp;
@@ -70,7 +71,6 @@ pub struct Certificate {
     der: Vec<u8>,
     tbs: std::ops::Range<usize>,
     cert: x509_cert::Certificate,
-    subject: String,
     issuer_der: Vec<u8>,
     subject_der: Vec<u8>,
     not_before: Timestamp,
@@ -82,7 +82,7 @@ pub struct Certificate {
 
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Certificate({:?})", self.subject)
+        write!(f, "Certificate({:?})", self.subject())
     }
 }
 
@@ -107,13 +107,22 @@ impl Certificate {
             header_len..header_len + tbs_len
         };
         let tbs_cert = cert.tbs_certificate();
-        let subject = tbs_cert.subject().to_string();
+        // The outer signatureAlgorithm is not covered by the signature; unless it must equal
+        // the signed copy inside the TBSCertificate, its parameters could be rewritten (NULL to
+        // anything) without breaking any check. Go's x509 parser refuses such certificates
+        // ("inner and outer signature algorithm identifiers don't match"); DER makes value
+        // equality the same as byte equality here.
+        if cert.signature_algorithm() != tbs_cert.signature() {
+            return Err(CertificateError::Malformed(
+                "inner and outer signature algorithm identifiers differ".into(),
+            ));
+        }
         let issuer_der = tbs_cert.issuer().to_der().map_err(malformed)?;
         let subject_der = tbs_cert.subject().to_der().map_err(malformed)?;
         let validity = tbs_cert.validity();
         let not_before = Timestamp::from_unix_duration(validity.not_before.to_unix_duration());
         let not_after = Timestamp::from_unix_duration(validity.not_after.to_unix_duration());
-        let extensions = read_extensions(&cert, &subject)?;
+        let extensions = read_extensions(&cert)?;
         let key = PublicKey::from_spki(tbs_cert.subject_public_key_info());
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
         let mut sha256 = [0u8; 32];
@@ -122,7 +131,6 @@ impl Certificate {
             der: der.to_vec(),
             tbs,
             cert,
-            subject,
             issuer_der,
             subject_der,
             not_before,
@@ -143,9 +151,10 @@ impl Certificate {
         &self.sha256
     }
 
-    /// The subject rendered as an RFC 4514 string, for messages.
-    pub fn subject(&self) -> &str {
-        &self.subject
+    /// The subject as Go (and so notation) prints it, for messages. Rendered on demand:
+    /// only reports and errors need it.
+    pub fn subject(&self) -> String {
+        render_go_style(self.cert.tbs_certificate().subject())
     }
 
     /// The subject name.
@@ -164,9 +173,9 @@ impl Certificate {
         &self.issuer_der
     }
 
-    /// The issuer rendered as an RFC 4514 string, for messages.
+    /// The issuer as Go prints it, for messages.
     pub fn issuer(&self) -> String {
-        self.cert.tbs_certificate().issuer().to_string()
+        render_go_style(self.cert.tbs_certificate().issuer())
     }
 
     /// Serial number bytes (big-endian, as encoded).
@@ -258,22 +267,20 @@ pub enum SignatureCheckError {
     NameMismatch,
 }
 
-fn read_extensions(
-    cert: &x509_cert::Certificate,
-    subject: &str,
-) -> Result<NotaryExtensions, CertificateError> {
+fn read_extensions(cert: &x509_cert::Certificate) -> Result<NotaryExtensions, CertificateError> {
+    let subject = || render_go_style(cert.tbs_certificate().subject());
     let mut out = NotaryExtensions::default();
     let Some(exts) = cert.tbs_certificate().extensions() else {
         return Ok(out);
     };
     let malformed = |extension| CertificateError::MalformedExtension {
-        subject: subject.to_owned(),
+        subject: subject(),
         extension,
     };
     for (i, ext) in exts.iter().enumerate() {
         if exts[..i].iter().any(|e| e.extn_id == ext.extn_id) {
             return Err(CertificateError::DuplicateExtension {
-                subject: subject.to_owned(),
+                subject: subject(),
                 oid: ext.extn_id.to_string(),
             });
         }

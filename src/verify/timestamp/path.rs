@@ -169,13 +169,13 @@ fn may_sign_certificates(parent: &Certificate) -> Result<(), &'static str> {
 fn check_validity(cert: &Certificate, at: Timestamp) -> Result<(), PathError> {
     if let Some(oid) = unhandled_critical_extension(cert) {
         return Err(PathError::UnhandledCriticalExtension {
-            subject: cert.subject().to_owned(),
+            subject: cert.subject(),
             oid,
         });
     }
     if !cert.is_valid_at(at) {
         return Err(PathError::NotValidAt {
-            subject: cert.subject().to_owned(),
+            subject: cert.subject(),
             not_before: cert.not_before(),
             not_after: cert.not_after(),
         });
@@ -207,14 +207,14 @@ fn judge_chain(
     let certs: Vec<&Certificate> = refs.iter().map(|&r| pool.get(r)).collect();
     if let Some(breaker) = eku_breaker(&certs) {
         return Err(PathError::Eku {
-            subject: breaker.subject().to_owned(),
+            subject: breaker.subject(),
         });
     }
     if let Some(st) = signing_time
         && let Some(outside) = certs.iter().find(|c| !c.is_valid_at(st))
     {
         return Err(PathError::SigningTime {
-            subject: outside.subject().to_owned(),
+            subject: outside.subject(),
         });
     }
     Ok(())

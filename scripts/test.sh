@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: installs what is missing, then
+# cargo fmt --check, cargo clippy -D warnings, and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/prereqs.sh
+. scripts/prereqs.sh
+
+if [ -d ../shared/vectors ]; then
+  echo "test.sh: conformance vectors found at ../shared/vectors"
+else
+  echo "test.sh: WARNING: ../shared/vectors not found: the conformance tests will say so and skip"
+fi
+
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked --all-targets
+cargo test --locked --doc

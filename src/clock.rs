@@ -1,0 +1,12 @@
+//! The only place that reads the system clock. Everything below takes the time as a parameter.
+
+use crate::verify::time::Timestamp;
+
+/// The current time.
+#[allow(clippy::disallowed_methods)]
+pub fn now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_unix_duration(since_epoch)
+}
