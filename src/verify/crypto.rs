@@ -334,6 +334,7 @@ fn pss_hash(alg: &AlgorithmIdentifierOwned) -> Result<HashAlgorithm, AlgorithmEr
 }
 
 /// A public key taken from a certificate, pre-parsed for repeated use.
+#[derive(Clone)]
 pub struct PublicKey {
     spec: KeySpec,
     /// RSA: PKCS#1 RSAPublicKey bytes; EC: the uncompressed point. This is the form aws-lc-rs

@@ -43,6 +43,16 @@ pub const MAX_TIMESTAMP_SIGNERS: usize = 8;
 /// 1–3 KiB; 64 KiB covers certificates with large extensions and keeps parsing cheap.
 pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
 
+/// Largest RFC 3161 timestamp token accepted, in bytes. tspclient-go, which notation signs
+/// with, refuses TSA responses over 1 MiB (`maxBodyLength`), so no notation-made envelope holds
+/// a larger token; real tokens are 3–8 KiB.
+pub const MAX_TIMESTAMP_TOKEN_BYTES: usize = 1024 * 1024;
+
+/// Most signed attributes read in one timestamp signerInfo. TSAs send four to six
+/// (contentType, messageDigest, signingTime, signing-certificate v1/v2, CMS algorithm
+/// protection); 32 is generous and bounds the duplicate checks.
+pub const MAX_SIGNED_ATTRIBUTES: usize = 32;
+
 /// Deepest nesting of arrays, maps and tags in one CBOR document (the COSE_Sign1 structure, or
 /// the protected header inside it). go-cose decodes with fxamacker/cbor's default of 32 nested
 /// levels; a Notary envelope needs 3. The CBOR reader recurses once per level, so this also

@@ -66,6 +66,7 @@ pub struct NotaryExtensions {
 }
 
 /// A parsed certificate that keeps its exact encoding.
+#[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
     tbs: std::ops::Range<usize>,
@@ -159,6 +160,17 @@ impl Certificate {
     /// The subject name.
     pub fn subject_name(&self) -> &Name {
         self.cert.tbs_certificate().subject()
+    }
+
+    /// The subject name, DER-encoded (as x509-cert re-encodes it).
+    pub fn subject_der(&self) -> &[u8] {
+        &self.subject_der
+    }
+
+    /// The issuer name, DER-encoded (as x509-cert re-encodes it), the form
+    /// [`Certificate::is_issued_by`] compares with the issuer's [`Certificate::subject_der`].
+    pub fn issuer_der(&self) -> &[u8] {
+        &self.issuer_der
     }
 
     /// The issuer as Go prints it, for messages.

@@ -1,9 +1,10 @@
 //! Test helpers shared by the integration tests, the benchmarks and the example generator:
-//! a PKI made at test time, test-only signers for JWS and COSE envelopes, and an OCI layout
-//! writer.
+//! a PKI made at test time, test-only signers for JWS and COSE envelopes, a test RFC 3161
+//! timestamp authority (`tsa`), and an OCI layout writer.
 #![allow(dead_code)]
 
 pub mod cose;
 pub mod jws;
 pub mod layout;
 pub mod pki;
+pub mod tsa;
