@@ -224,9 +224,18 @@ impl TrustStore {
                         }
                     }
                     TrustStoreType::Tsa => {
-                        if !cert.is_self_signed() {
+                        // notation's isRootCertificate goes through Go's CheckSignatureFrom,
+                        // which also requires a version-3 issuer to be a CA: a self-signed
+                        // end-entity certificate is not a TSA root.
+                        let v3 = cert.inner().tbs_certificate().version() == x509_cert::Version::V3;
+                        let is_ca = cert
+                            .extensions()
+                            .basic_constraints
+                            .as_ref()
+                            .is_some_and(|(bc, _)| bc.ca);
+                        if !cert.is_self_signed() || (v3 && !is_ca) {
                             return Err(refuse(
-                                "is not a self-signed root, which a tsa store requires",
+                                "is not a self-signed root CA, which a tsa store requires",
                             ));
                         }
                     }
