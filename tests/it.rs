@@ -24,3 +24,12 @@ mod conformance;
 
 #[path = "it/cose.rs"]
 mod cose;
+
+#[path = "it/policy_vectors.rs"]
+mod policy_vectors;
+
+#[path = "it/timestamp_tokens.rs"]
+mod timestamp_tokens;
+
+#[path = "it/timestamp_vectors.rs"]
+mod timestamp_vectors;

@@ -7,7 +7,7 @@
 //! trust stores), C (encoding conformance), D (revocation material: chain structure here; the
 //! CRL/OCSP verdicts need revocation bundles, issue #4), F (blob signatures). Section E/G
 //! (RFC 3161 tokens alone) lives in `tests/it/timestamp_vectors.rs`; the trust policies of F
-//! in `tests/policy_vectors.rs`.
+//! in `tests/it/policy_vectors.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

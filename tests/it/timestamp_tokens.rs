@@ -3,8 +3,7 @@
 //! that random and bit-flipped tokens never panic and never verify.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used, missing_docs)]
 
-#[path = "common/tsa.rs"]
-mod tsa;
+use crate::common::tsa;
 
 use std::rc::Rc;
 use std::sync::OnceLock;
