@@ -3,6 +3,7 @@
 //! re-encoding), and the handful of extensions the Notary rules judge.
 
 use std::fmt;
+use std::ops::Range;
 
 use der::{Decode, Encode, Reader, SliceReader};
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
@@ -69,15 +70,14 @@ pub struct NotaryExtensions {
 #[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
-    tbs: std::ops::Range<usize>,
+    tbs: Range<usize>,
+    issuer: Range<usize>,
+    subject: Range<usize>,
     cert: x509_cert::Certificate,
-    issuer_der: Vec<u8>,
-    subject_der: Vec<u8>,
     not_before: Timestamp,
     not_after: Timestamp,
     extensions: NotaryExtensions,
     key: Result<PublicKey, KeyError>,
-    sha256: [u8; 32],
 }
 
 impl fmt::Debug for Certificate {
@@ -95,17 +95,10 @@ impl Certificate {
         }
         let malformed = |e: der::Error| CertificateError::Malformed(e.to_string());
         let cert = x509_cert::Certificate::from_der(der).map_err(malformed)?;
-        // Locate the TBSCertificate inside the outer SEQUENCE so that signatures are checked
-        // over the received bytes.
-        let tbs = {
-            let outer = SliceReader::new(der).map_err(malformed)?;
-            let header = der::Header::peek(&outer).map_err(malformed)?;
-            let header_len = usize::try_from(header.encoded_len().map_err(malformed)?)
-                .map_err(|_| CertificateError::Malformed("length overflow".into()))?;
-            let mut inner = SliceReader::new(&der[header_len..]).map_err(malformed)?;
-            let tbs_len = inner.tlv_bytes().map_err(malformed)?.len();
-            header_len..header_len + tbs_len
-        };
+        // Locate the TBSCertificate, and the issuer and subject names inside it, in the received
+        // bytes: signatures are checked over exactly what arrived, and names are compared as
+        // the issuer signed them, without re-encoding.
+        let layout = locate(der).map_err(malformed)?;
         let tbs_cert = cert.tbs_certificate();
         // The outer signatureAlgorithm is not covered by the signature; unless it must equal
         // the signed copy inside the TBSCertificate, its parameters could be rewritten (NULL to
@@ -117,27 +110,21 @@ impl Certificate {
                 "inner and outer signature algorithm identifiers differ".into(),
             ));
         }
-        let issuer_der = tbs_cert.issuer().to_der().map_err(malformed)?;
-        let subject_der = tbs_cert.subject().to_der().map_err(malformed)?;
         let validity = tbs_cert.validity();
         let not_before = Timestamp::from_unix_duration(validity.not_before.to_unix_duration());
         let not_after = Timestamp::from_unix_duration(validity.not_after.to_unix_duration());
         let extensions = read_extensions(&cert)?;
         let key = PublicKey::from_spki(tbs_cert.subject_public_key_info());
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
-        let mut sha256 = [0u8; 32];
-        sha256.copy_from_slice(digest.as_ref());
         Ok(Self {
             der: der.to_vec(),
-            tbs,
+            tbs: layout.tbs,
+            issuer: layout.issuer,
+            subject: layout.subject,
             cert,
-            issuer_der,
-            subject_der,
             not_before,
             not_after,
             extensions,
             key,
-            sha256,
         })
     }
 
@@ -147,8 +134,11 @@ impl Certificate {
     }
 
     /// SHA-256 of the DER bytes (the `x509chain.thumbprint#S256` value).
-    pub fn sha256(&self) -> &[u8; 32] {
-        &self.sha256
+    pub fn sha256(&self) -> [u8; 32] {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.der);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        out
     }
 
     /// The subject as Go (and so notation) prints it, for messages. Rendered on demand:
@@ -164,13 +154,13 @@ impl Certificate {
 
     /// The subject name, DER-encoded (as x509-cert re-encodes it).
     pub fn subject_der(&self) -> &[u8] {
-        &self.subject_der
+        &self.der[self.subject.clone()]
     }
 
     /// The issuer name, DER-encoded (as x509-cert re-encodes it), the form
     /// [`Certificate::is_issued_by`] compares with the issuer's [`Certificate::subject_der`].
     pub fn issuer_der(&self) -> &[u8] {
-        &self.issuer_der
+        &self.der[self.issuer.clone()]
     }
 
     /// The issuer as Go prints it, for messages.
@@ -218,7 +208,7 @@ impl Certificate {
     pub fn is_issued_by(&self, issuer: &Certificate) -> Result<(), SignatureCheckError> {
         // Names first: a mismatch settles the question without a public-key operation, which
         // matters because every non-root certificate is tested for being self-signed.
-        if self.issuer_der != issuer.subject_der {
+        if self.issuer_der() != issuer.subject_der() {
             return Err(SignatureCheckError::NameMismatch);
         }
         self.check_signature_from(issuer)
@@ -265,6 +255,44 @@ pub enum SignatureCheckError {
     /// Signature verifies but the issuer name is not the issuer's subject.
     #[error("issuer name does not match the issuer's subject")]
     NameMismatch,
+}
+
+/// Byte ranges of the parts of a certificate that are used as received.
+struct Layout {
+    tbs: Range<usize>,
+    issuer: Range<usize>,
+    subject: Range<usize>,
+}
+
+/// Walks the outer structure (x509-cert has already decoded and checked it) to find where the
+/// TBSCertificate and the two names lie in `der`.
+fn locate(der: &[u8]) -> der::Result<Layout> {
+    fn header_len(bytes: &[u8]) -> der::Result<usize> {
+        let reader = SliceReader::new(bytes)?;
+        let header = der::Header::peek(&reader)?;
+        usize::try_from(header.encoded_len()?).map_err(|_| der::ErrorKind::Overflow.into())
+    }
+    fn tlv_len(bytes: &[u8]) -> der::Result<usize> {
+        Ok(SliceReader::new(bytes)?.tlv_bytes()?.len())
+    }
+    let tbs_start = header_len(der)?;
+    let tbs_len = tlv_len(&der[tbs_start..])?;
+    let mut pos = tbs_start + header_len(&der[tbs_start..])?;
+    // [0] version (optional), serialNumber, signature, issuer, validity, subject.
+    if der.get(pos) == Some(&0xa0) {
+        pos += tlv_len(&der[pos..])?;
+    }
+    pos += tlv_len(&der[pos..])?;
+    pos += tlv_len(&der[pos..])?;
+    let issuer = pos..pos + tlv_len(&der[pos..])?;
+    pos = issuer.end;
+    pos += tlv_len(&der[pos..])?;
+    let subject = pos..pos + tlv_len(&der[pos..])?;
+    Ok(Layout {
+        tbs: tbs_start..tbs_start + tbs_len,
+        issuer,
+        subject,
+    })
 }
 
 fn read_extensions(cert: &x509_cert::Certificate) -> Result<NotaryExtensions, CertificateError> {

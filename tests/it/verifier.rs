@@ -761,3 +761,192 @@ fn policy_naming_a_missing_store_is_a_configuration_error() {
     let store = TrustStore::new();
     assert!(Verifier::new(&policy, &store, &NoRevocationData, Limits::default()).is_err());
 }
+
+// ---- RFC 3161 timestamps through the workflow (§5.4) ----
+
+use crate::common::tsa::Tsa;
+use notaryd::verify::crypto::HashAlgorithm;
+
+fn tsa() -> &'static Tsa {
+    static TSA: std::sync::OnceLock<Tsa> = std::sync::OnceLock::new();
+    TSA.get_or_init(Tsa::new)
+}
+
+/// An envelope by the expired-leaf chain (valid 2020-09-13 to 2023-11-14) with a timestamp
+/// made at `gen_time` over its signature by `tsa`.
+fn timestamped(chain: &Chain, tsa: &Tsa, gen_time: &str, over: Option<&[u8]>) -> Vec<u8> {
+    let mut jws = Jws::new(chain, payload(&[]));
+    jws.set("io.cncf.notary.signingTime", json!("2022-01-01T00:00:00Z"));
+    let signature = jws.signature();
+    jws.signature_override = Some(signature.clone());
+    let message = over.unwrap_or(&signature);
+    jws.timestamp = Some(tsa.timestamp(
+        message,
+        Timestamp::parse_rfc3339(gen_time).unwrap(),
+        HashAlgorithm::Sha256,
+    ));
+    jws.sign()
+}
+
+fn tsa_case(chain: &Chain, tsa_root: &[u8], extra: Value) -> Case {
+    let policy = doc(vec![statement(
+        "strict",
+        &["ca:acme", "tsa:ts"],
+        json!(["*"]),
+        extra,
+    )]);
+    Case::new(
+        policy,
+        store(&[
+            (TrustStoreType::Ca, "acme", &chain.root.der),
+            (TrustStoreType::Tsa, "ts", tsa_root),
+        ]),
+    )
+}
+
+#[test]
+fn expired_signer_with_a_valid_timestamp_is_accepted_at_strict() {
+    let chain = expired_leaf_chain();
+    let case = tsa_case(&chain, tsa().root_der(), json!({}));
+    let v = case
+        .run(&[timestamped(&chain, tsa(), "2022-06-01T00:00:00Z", None)])
+        .unwrap();
+    assert!(v.is_fully_trusted());
+    let r = v.accepted_signature().unwrap();
+    assert_eq!(
+        r.timestamp,
+        Some(Timestamp::parse_rfc3339("2022-06-01T00:00:00Z").unwrap())
+    );
+    assert_eq!(status_of(r, Check::AuthenticTimestamp), CheckStatus::Passed);
+}
+
+#[test]
+fn after_cert_expiry_verifies_the_timestamp_once_a_certificate_has_expired() {
+    let chain = expired_leaf_chain();
+    let case = tsa_case(
+        &chain,
+        tsa().root_der(),
+        json!({"verifyTimestamp": "afterCertExpiry"}),
+    );
+    case.run(&[timestamped(&chain, tsa(), "2022-06-01T00:00:00Z", None)])
+        .unwrap();
+    let r = case
+        .run(&[Jws::new(&chain, payload(&[])).sign()])
+        .unwrap_err();
+    assert_eq!(
+        status_of(&r.reports[0], Check::AuthenticTimestamp),
+        CheckStatus::Failed
+    );
+}
+
+#[test]
+fn timestamp_after_the_signing_certificate_expired_is_rejected() {
+    let chain = expired_leaf_chain();
+    let case = tsa_case(&chain, tsa().root_der(), json!({}));
+    let r = case
+        .run(&[timestamped(&chain, tsa(), "2024-06-01T00:00:00Z", None)])
+        .unwrap_err();
+    let c = r.reports[0].failure().unwrap();
+    assert_eq!(c.check, Check::AuthenticTimestamp);
+    assert!(
+        c.detail.as_deref().unwrap().contains("can be after"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn timestamp_before_the_signing_certificate_was_valid_is_rejected() {
+    let chain = expired_leaf_chain();
+    let case = tsa_case(&chain, tsa().root_der(), json!({}));
+    let r = case
+        .run(&[timestamped(&chain, tsa(), "2020-01-01T00:00:00Z", None)])
+        .unwrap_err();
+    let c = r.reports[0].failure().unwrap();
+    assert!(
+        c.detail.as_deref().unwrap().contains("can be before"),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn timestamp_over_another_signature_is_rejected() {
+    let chain = expired_leaf_chain();
+    let case = tsa_case(&chain, tsa().root_der(), json!({}));
+    let r = case
+        .run(&[timestamped(
+            &chain,
+            tsa(),
+            "2022-06-01T00:00:00Z",
+            Some(b"another signature"),
+        )])
+        .unwrap_err();
+    assert_eq!(
+        r.reports[0].failure().unwrap().check,
+        Check::AuthenticTimestamp
+    );
+    assert!(r.reports[0].timestamp.is_none());
+}
+
+#[test]
+fn timestamp_from_an_untrusted_tsa_is_rejected() {
+    let chain = expired_leaf_chain();
+    let other = TestCert::self_signed(
+        CertSpec::ca("other tsa root", None),
+        TestKey::cached(KeyKind::P256, 34),
+    );
+    let case = tsa_case(&chain, &other.der, json!({}));
+    let r = case
+        .run(&[timestamped(&chain, tsa(), "2022-06-01T00:00:00Z", None)])
+        .unwrap_err();
+    assert_eq!(
+        r.reports[0].failure().unwrap().check,
+        Check::AuthenticTimestamp
+    );
+}
+
+#[test]
+fn timestamp_check_is_only_logged_at_permissive() {
+    let chain = expired_leaf_chain();
+    let policy = doc(vec![statement(
+        "permissive",
+        &["ca:acme", "tsa:ts"],
+        json!(["*"]),
+        json!({}),
+    )]);
+    let case = Case::new(
+        policy,
+        store(&[
+            (TrustStoreType::Ca, "acme", &chain.root.der),
+            (TrustStoreType::Tsa, "ts", tsa().root_der()),
+        ]),
+    );
+    let v = case
+        .run(&[timestamped(&chain, tsa(), "2024-06-01T00:00:00Z", None)])
+        .unwrap();
+    assert_eq!(
+        status_of(&v.reports()[0], Check::AuthenticTimestamp),
+        CheckStatus::Logged
+    );
+}
+
+#[test]
+fn signing_authority_ignores_timestamps_and_tsa_stores() {
+    let chain = Chain::new(KeyKind::P256);
+    let mut jws = Jws::new(&chain, payload(&[]));
+    jws.signing_authority("2025-06-01T00:00:00Z");
+    jws.timestamp = Some(b"not a token".to_vec());
+    let policy = doc(vec![statement(
+        "strict",
+        &["signingAuthority:sa", "tsa:ts"],
+        json!(["*"]),
+        json!({}),
+    )]);
+    let case = Case::new(
+        policy,
+        store(&[
+            (TrustStoreType::SigningAuthority, "sa", &chain.root.der),
+            (TrustStoreType::Tsa, "ts", tsa().root_der()),
+        ]),
+    );
+    case.run(&[jws.sign()]).unwrap();
+}
