@@ -1575,3 +1575,99 @@ proptest! {
         let _ = verify(&bytes);
     }
 }
+
+mod conformance_vector {
+    use notaryd::verify::crypto::SignatureAlgorithm;
+    use notaryd::verify::envelope::{
+        EnvelopeError, MEDIA_TYPE_COSE, PAYLOAD_CONTENT_TYPE, check_header_rules, header,
+        parse_unverified, verify_envelope,
+    };
+    use notaryd::verify::limits::Limits;
+    use notaryd::verify::time::Timestamp;
+
+    fn hex_decode(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// notation-core-go's COSE conformance vector (vectors INDEX.md §C): decoded as the file
+    /// describes, and refused for the documented reasons.
+    #[test]
+    fn conformance_vector_headers_read_as_described() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/vectors/notation-core-go/signature/cose/testdata/conformance.json"
+        );
+        let Ok(text) = std::fs::read_to_string(path) else {
+            eprintln!("!!!!!!!! VECTOR MISSING, TEST SKIPPED: {path} !!!!!!!!");
+            return;
+        };
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let expected = hex_decode(doc["expectedOutput"]["cborHex"].as_str().unwrap());
+        let protected_hex = hex_decode(doc["protectedHeaders"]["cborHex"].as_str().unwrap());
+        let p = parse_unverified(MEDIA_TYPE_COSE, &expected, &Limits::default()).unwrap();
+
+        assert_eq!(p.algorithm, SignatureAlgorithm::PS384);
+        assert_eq!(p.content_type, PAYLOAD_CONTENT_TYPE);
+        assert_eq!(
+            p.critical,
+            [header::SIGNING_SCHEME, header::EXPIRY, "signedCritKey1"]
+        );
+        let mut names = p.protected_names.clone();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "1",
+                "2",
+                "3",
+                header::EXPIRY,
+                header::SIGNING_SCHEME,
+                header::SIGNING_TIME,
+                "signedCritKey1",
+                "signedKey1"
+            ]
+        );
+        assert_eq!(p.signing_scheme.as_deref(), Some("notary.x509"));
+        let signing_time = doc["signingTime"].as_i64().unwrap();
+        let expiry = doc["expiry"].as_i64().unwrap();
+        assert_eq!(
+            p.signing_time,
+            Some(Timestamp::from_unix_seconds(signing_time))
+        );
+        assert_eq!(p.expiry, Some(Timestamp::from_unix_seconds(expiry)));
+        assert_eq!(p.authentic_signing_time, None);
+        assert_eq!(p.verification_plugin, None);
+        assert_eq!(p.timestamp_token, None);
+        assert_eq!(
+            p.signing_agent.as_deref(),
+            Some("NotationConformanceTest/1.0.0")
+        );
+        assert_eq!(p.payload, hex_decode(doc["payload"].as_str().unwrap()));
+        assert_eq!(p.payload, b"hello COSE");
+        assert_eq!(p.signature.len(), 384);
+        // The Sig_structure embeds the protected bytes exactly as received.
+        let mut want = vec![0x84, 0x6a];
+        want.extend(b"Signature1");
+        want.extend([0x59, 0x01, 0x17]);
+        want.extend(&protected_hex);
+        want.extend([0x40, 0x4a]);
+        want.extend(b"hello COSE");
+        assert_eq!(p.signed_bytes, want);
+
+        // Refused: no x5chain (the first check), and the unknown critical signedCritKey1.
+        assert!(p.certificate_chain.is_empty());
+        assert_eq!(
+            verify_envelope(MEDIA_TYPE_COSE, &expected, &Limits::default()).unwrap_err(),
+            EnvelopeError::MissingCertificateChain
+        );
+        assert_eq!(
+            check_header_rules(&p).unwrap_err(),
+            EnvelopeError::UnknownCriticalAttribute("signedCritKey1".into())
+        );
+        // Its payload, "hello COSE", is no Notary payload either.
+        assert!(serde_json::from_slice::<serde_json::Value>(&p.payload).is_err());
+    }
+}

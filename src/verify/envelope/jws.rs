@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};
 
-use super::{EnvelopeError, EnvelopeType, ParsedEnvelope, header};
+use super::{EnvelopeError, EnvelopeType, ParsedEnvelope, check_chain_len, header};
 use crate::verify::crypto::SignatureAlgorithm;
 use crate::verify::json::value_strict;
 use crate::verify::limits::{Limits, MAX_CRIT_ENTRIES};
@@ -135,13 +135,7 @@ pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<ParsedEnvelope, Env
     };
     let certificate_chain = match unprotected.get("x5c") {
         Some(Value::Array(items)) => {
-            // Checked here as well as later so a huge x5c array is refused before decoding.
-            if items.len() > limits.max_chain_len {
-                return Err(EnvelopeError::ChainTooLong {
-                    len: items.len(),
-                    max: limits.max_chain_len,
-                });
-            }
+            check_chain_len(items.len(), limits)?;
             items
                 .iter()
                 .enumerate()

@@ -21,6 +21,18 @@ pub const MEDIA_TYPE_COSE: &str = "application/cose";
 /// The only payload content type.
 pub const PAYLOAD_CONTENT_TYPE: &str = "application/vnd.cncf.notary.payload.v1+json";
 
+/// Refuses an over-long certificate list before its entries are decoded (both parsers call it;
+/// `verify_parsed` checks again after decoding).
+pub(crate) fn check_chain_len(len: usize, limits: &Limits) -> Result<(), EnvelopeError> {
+    if len > limits.max_chain_len {
+        return Err(EnvelopeError::ChainTooLong {
+            len,
+            max: limits.max_chain_len,
+        });
+    }
+    Ok(())
+}
+
 /// Header names of the Notary signed attributes (the same strings label COSE headers).
 pub mod header {
     /// Signing scheme (critical).
@@ -113,8 +125,12 @@ impl fmt::Display for SigningScheme {
     }
 }
 
-/// What a format parser extracts before any cross-format rule is applied.
-pub(crate) struct ParsedEnvelope {
+/// What a format parser extracts before any cross-format rule is applied: the headers of an
+/// envelope that has been decoded but NOT verified. Nothing in it may be trusted; it exists for
+/// inspection (reports, tooling, tests) and as the input of [`verify_envelope`]'s checks.
+#[derive(Debug, Clone)]
+pub struct ParsedEnvelope {
+    /// Format.
     pub envelope_type: EnvelopeType,
     /// The algorithm named in the protected header.
     pub algorithm: SignatureAlgorithm,
@@ -124,14 +140,21 @@ pub(crate) struct ParsedEnvelope {
     pub critical: Vec<String>,
     /// Names of every protected header present (COSE integer labels in decimal).
     pub protected_names: Vec<String>,
+    /// `io.cncf.notary.signingScheme`, as written.
     pub signing_scheme: Option<String>,
+    /// `io.cncf.notary.signingTime`.
     pub signing_time: Option<Timestamp>,
+    /// `io.cncf.notary.authenticSigningTime`.
     pub authentic_signing_time: Option<Timestamp>,
+    /// `io.cncf.notary.expiry`.
     pub expiry: Option<Timestamp>,
+    /// `io.cncf.notary.verificationPlugin`, if present.
     pub verification_plugin: Option<String>,
     /// DER certificates, leaf first.
     pub certificate_chain: Vec<Vec<u8>>,
+    /// The RFC 3161 token from the unprotected header.
     pub timestamp_token: Option<Vec<u8>>,
+    /// The informational signing agent.
     pub signing_agent: Option<String>,
     /// The exact bytes the signature covers.
     pub signed_bytes: Vec<u8>,
@@ -315,13 +338,13 @@ pub enum EnvelopeError {
     SignatureInvalid,
 }
 
-/// Parses `bytes` as the envelope type named by `media_type`, checks every integrity rule and
-/// verifies the signature.
-pub fn verify_envelope(
+/// Decodes an envelope WITHOUT verifying it (format rules only): for inspection. Use
+/// [`verify_envelope`] for anything that decides trust.
+pub fn parse_unverified(
     media_type: &str,
     bytes: &[u8],
     limits: &Limits,
-) -> Result<VerifiedEnvelope, EnvelopeError> {
+) -> Result<ParsedEnvelope, EnvelopeError> {
     let envelope_type = EnvelopeType::from_media_type(media_type).ok_or_else(|| {
         EnvelopeError::UnsupportedMediaType(media_type.chars().take(200).collect())
     })?;
@@ -332,11 +355,26 @@ pub fn verify_envelope(
             max: limits.max_envelope_bytes,
         });
     }
-    let parsed = match envelope_type {
-        EnvelopeType::Jws => jws::parse(bytes, limits)?,
-        EnvelopeType::Cose => cose::parse(bytes, limits)?,
-    };
-    verify_parsed(parsed, limits)
+    match envelope_type {
+        EnvelopeType::Jws => jws::parse(bytes, limits),
+        EnvelopeType::Cose => cose::parse(bytes, limits),
+    }
+}
+
+/// The crit, scheme and time rules of an unverified envelope, for inspection tools that want
+/// to explain why an envelope would be refused.
+pub fn check_header_rules(parsed: &ParsedEnvelope) -> Result<SigningScheme, EnvelopeError> {
+    check_headers(parsed)
+}
+
+/// Parses `bytes` as the envelope type named by `media_type`, checks every integrity rule and
+/// verifies the signature.
+pub fn verify_envelope(
+    media_type: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<VerifiedEnvelope, EnvelopeError> {
+    verify_parsed(parse_unverified(media_type, bytes, limits)?, limits)
 }
 
 fn verify_parsed(p: ParsedEnvelope, limits: &Limits) -> Result<VerifiedEnvelope, EnvelopeError> {
