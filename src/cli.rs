@@ -11,6 +11,7 @@ use crate::layout::{LayoutError, LayoutReference, OciLayout};
 use crate::notation_config::{self, ConfigError};
 use crate::verify::descriptor::Descriptor;
 use crate::verify::limits::Limits;
+use crate::verify::policy::VerificationLevel;
 use crate::verify::revocation::NoRevocationData;
 use crate::verify::time::Timestamp;
 use crate::verify::verifier::{
@@ -135,6 +136,8 @@ pub struct VerifyOutcome {
     pub reference: String,
     /// Accepted or rejected.
     pub result: Result<Verified, Rejected>,
+    /// Configuration choices worth a warning (printed on stderr by the command).
+    pub warnings: Vec<String>,
 }
 
 impl VerifyOutcome {
@@ -155,6 +158,18 @@ pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, Verify
         None => notation_config::find_policy_file(&args.notation_config)?,
     };
     let policy = notation_config::load_policy(&policy_path)?;
+    let warnings: Vec<String> = policy
+        .trust_policies()
+        .iter()
+        .filter(|p| p.is_global() && p.signature_verification().level() == VerificationLevel::Skip)
+        .map(|p| {
+            format!(
+                "trust policy statement {:?} skips verification for every registry scope (\"*\"); \
+                 the Notary spec forbids skip on the global scope, notation accepts it",
+                p.name()
+            )
+        })
+        .collect();
     let store_dir = args
         .trust_store
         .clone()
@@ -216,6 +231,7 @@ pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, Verify
     Ok(VerifyOutcome {
         reference: args.oci_layout.clone(),
         result,
+        warnings,
     })
 }
 

@@ -33,3 +33,6 @@ mod timestamp_tokens;
 
 #[path = "it/timestamp_vectors.rs"]
 mod timestamp_vectors;
+
+#[path = "it/cli.rs"]
+mod cli;
