@@ -106,6 +106,10 @@ impl LayoutReference {
     }
 }
 
+/// A signature found in a layout: its usable manifest, or the manifest's digest and why it
+/// cannot be used.
+pub type FoundSignature = Result<SignatureManifest, (Digest, String)>;
+
 /// An opened OCI layout.
 pub struct OciLayout {
     root: PathBuf,
@@ -180,10 +184,7 @@ impl OciLayout {
     /// Every signature manifest of `target`, in discovery order. A manifest that is a Notary
     /// signature but breaks the shape rules is returned as an error entry, so the caller can
     /// report it as a failed signature and go on.
-    pub fn signatures(
-        &self,
-        target: &Descriptor,
-    ) -> Result<Vec<Result<SignatureManifest, (Digest, String)>>, LayoutError> {
+    pub fn signatures(&self, target: &Descriptor) -> Result<Vec<FoundSignature>, LayoutError> {
         let mut out = Vec::new();
         let mut seen: HashSet<Digest> = HashSet::new();
         let mut queue: VecDeque<Descriptor> = self.index.manifests.iter().cloned().collect();
@@ -283,12 +284,17 @@ fn is_signature_candidate(desc: &Descriptor) -> bool {
     oci::is_signature_entry(desc)
 }
 
-/// Reads at most `max` bytes of `path`; a longer file is an error, never truncated.
+/// Reads at most `max` bytes of `path`; a longer file is an error, never truncated. Only
+/// regular files are read (a symlink to one is fine, the digest check judges the content):
+/// opening a FIFO would block for ever and a device never ends.
 fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, LayoutError> {
     let io = |source| LayoutError::Io {
         path: path.to_owned(),
         source,
     };
+    if !fs::metadata(path).map_err(io)?.is_file() {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
     let file = fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1))

@@ -12,3 +12,6 @@ mod jws;
 
 #[path = "it/verifier.rs"]
 mod verifier;
+
+#[path = "it/robustness.rs"]
+mod robustness;

@@ -37,6 +37,18 @@ pub enum CertificateError {
         /// The repeated extension.
         oid: String,
     },
+    /// The outer `signatureAlgorithm` differs from the `signature` field inside the
+    /// TBSCertificate. RFC 5280 §4.1.1.2 requires them to be the same, and Go's parser (so
+    /// notation) refuses a certificate where they differ. The outer field is not covered by
+    /// the certificate's signature, so without this check its bytes (the RSA `NULL`
+    /// parameters, say) could be changed without breaking the chain.
+    #[error(
+        "certificate with subject {subject:?}: inner and outer signature algorithm identifiers differ"
+    )]
+    SignatureAlgorithmMismatch {
+        /// Subject of the certificate.
+        subject: String,
+    },
     /// A recognised extension does not decode.
     #[error("certificate with subject {subject:?} has a malformed {extension} extension")]
     MalformedExtension {
@@ -107,6 +119,13 @@ impl Certificate {
         };
         let tbs_cert = cert.tbs_certificate();
         let subject = tbs_cert.subject().to_string();
+        // Byte equality, as Go's `bytes.Equal(outerSigAISeq, sigAISeq)`: both were decoded as
+        // DER, so comparing their re-encodings compares the received bytes.
+        let outer_alg = cert.signature_algorithm().to_der().map_err(malformed)?;
+        let inner_alg = tbs_cert.signature().to_der().map_err(malformed)?;
+        if outer_alg != inner_alg {
+            return Err(CertificateError::SignatureAlgorithmMismatch { subject });
+        }
         let issuer_der = tbs_cert.issuer().to_der().map_err(malformed)?;
         let subject_der = tbs_cert.subject().to_der().map_err(malformed)?;
         let validity = tbs_cert.validity();

@@ -934,7 +934,8 @@ fn child_outliving_its_issuer_is_accepted() {
 
 #[test]
 fn sha1_certificate_signature_is_rejected() {
-    // Rewrite the outer signatureAlgorithm of the leaf to sha1WithRSAEncryption.
+    // Rewrite the signature algorithm of the leaf to sha1WithRSAEncryption, both inside the
+    // TBSCertificate and outside it (they must match, or the certificate does not parse).
     let root = TestCert::self_signed(
         CertSpec::ca("r", Some(1)),
         TestKey::cached(KeyKind::Rsa2048, 3),
@@ -949,8 +950,16 @@ fn sha1_certificate_signature_is_rejected() {
     );
     let sha256_rsa = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
     let mut der = leaf.der.clone();
-    let pos = der.windows(9).rposition(|w| w == sha256_rsa).unwrap();
-    der[pos + 8] = 0x05;
+    let positions: Vec<usize> = der
+        .windows(9)
+        .enumerate()
+        .filter(|(_, w)| *w == sha256_rsa)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(positions.len(), 2);
+    for pos in positions {
+        der[pos + 8] = 0x05;
+    }
     let jws = jws_with_chain(
         vec![der, int.der.clone(), root.der.clone()],
         leaf.key.clone(),
