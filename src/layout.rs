@@ -16,7 +16,10 @@ use crate::verify::descriptor::{Descriptor, Digest};
 use crate::verify::limits::Limits;
 
 /// Most manifests and indexes read while looking for signatures in one layout. Each read is
-/// capped by `Limits::max_manifest_bytes`; 10,000 bounds the walk of a large layout.
+/// capped by `Limits::max_manifest_bytes`. notation has no cap. A layout holds an image, its
+/// platform manifests and its referrers, a few dozen nodes; 10,000, the most descriptors one
+/// index may list (`oci::MAX_DESCRIPTORS`), keeps every real layout walkable while bounding
+/// the reads of a hostile one to 10,000 × 4 MiB.
 pub const MAX_NODES_WALKED: usize = 10_000;
 
 /// Why a layout cannot be read.
@@ -327,5 +330,7 @@ mod tests {
         assert!(LayoutReference::parse(":v1").is_err());
         assert!(LayoutReference::parse("dir:-v1").is_err());
         assert!(LayoutReference::parse("dir@sha256:abc").is_err());
+        assert!(LayoutReference::parse(&format!("dir:{}", "a".repeat(128))).is_ok());
+        assert!(LayoutReference::parse(&format!("dir:{}", "a".repeat(129))).is_err());
     }
 }

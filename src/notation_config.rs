@@ -21,7 +21,9 @@ use crate::verify::trust_store::{
 /// The policy file names notation looks for, in order.
 pub const POLICY_FILE_NAMES: [&str; 2] = ["trustpolicy.oci.json", "trustpolicy.json"];
 
-/// Most files read from one named store. notation has no cap; a store normally holds a few.
+/// Most files read from one named store. notation has no cap; a store normally holds one to a
+/// few files (one per trusted root). 1,000 is far above that; the directory is listed and
+/// counted before any file is read, so a store pointed at the wrong directory fails fast.
 pub const MAX_FILES_PER_STORE: usize = 1000;
 
 /// Why the configuration cannot be loaded. The operator is at fault; nothing verifies.

@@ -37,6 +37,7 @@ impl Default for Limits {
 pub const MAX_CRIT_ENTRIES: usize = 64;
 
 /// Most signerInfos looked at in one RFC 3161 token. TSAs emit one; tspclient-go tests use two.
+/// Enforced by the RFC 3161 verifier (`timestamp.rs`, still a stand-in on this branch).
 pub const MAX_TIMESTAMP_SIGNERS: usize = 8;
 
 /// Largest single certificate accepted, in bytes. Real code-signing and TSA certificates are

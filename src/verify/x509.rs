@@ -277,8 +277,11 @@ fn read_extensions(
         subject: subject.to_owned(),
         extension,
     };
-    for (i, ext) in exts.iter().enumerate() {
-        if exts[..i].iter().any(|e| e.extn_id == ext.extn_id) {
+    // A set rather than a scan of the earlier extensions: a 64 KiB certificate can hold
+    // thousands of them, and it is parsed before any signature is checked.
+    let mut seen = std::collections::HashSet::with_capacity(exts.len());
+    for ext in exts.iter() {
+        if !seen.insert(&ext.extn_id) {
             return Err(CertificateError::DuplicateExtension {
                 subject: subject.to_owned(),
                 oid: ext.extn_id.to_string(),

