@@ -89,6 +89,16 @@ pub enum ConfigError {
         /// The offending entry.
         path: PathBuf,
     },
+    /// A store directory holds more than [`MAX_FILES_PER_STORE`] entries.
+    #[error("trust store {store}: {path} holds more than {max} files")]
+    TooManyFiles {
+        /// `type:name`.
+        store: String,
+        /// The store directory.
+        path: PathBuf,
+        /// The limit.
+        max: usize,
+    },
     /// A store does not load.
     #[error("{path}: {source}")]
     Store {
@@ -183,9 +193,10 @@ pub fn load_trust_store(
             }
             entries.push(path);
             if entries.len() > MAX_FILES_PER_STORE {
-                return Err(ConfigError::StoreEntry {
+                return Err(ConfigError::TooManyFiles {
                     store: label,
                     path: dir,
+                    max: MAX_FILES_PER_STORE,
                 });
             }
         }
