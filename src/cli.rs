@@ -87,6 +87,8 @@ pub struct VerifyArgs {
     pub user_metadata: Vec<(String, String)>,
 
     /// The most signatures to try for the artifact (notation's default).
+    // The upper bound is the most manifests a layout walk reads (`layout::MAX_NODES_WALKED`):
+    // no layout can offer more signatures than that, so a larger value could only mislead.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_signatures: u32,
 

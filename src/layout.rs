@@ -16,7 +16,10 @@ use crate::verify::descriptor::{Descriptor, Digest};
 use crate::verify::limits::Limits;
 
 /// Most manifests and indexes read while looking for signatures in one layout. Each read is
-/// capped by `Limits::max_manifest_bytes`; 10,000 bounds the walk of a large layout.
+/// capped by `Limits::max_manifest_bytes`. notation has no cap. A layout holds an image, its
+/// platform manifests and its referrers, a few dozen nodes; 10,000, the most descriptors one
+/// index may list (`oci::MAX_DESCRIPTORS`), keeps every real layout walkable while bounding
+/// the reads of a hostile one to 10,000 × 4 MiB.
 pub const MAX_NODES_WALKED: usize = 10_000;
 
 /// Why a layout cannot be read.
@@ -284,12 +287,17 @@ fn is_signature_candidate(desc: &Descriptor) -> bool {
     oci::is_signature_entry(desc)
 }
 
-/// Reads at most `max` bytes of `path`; a longer file is an error, never truncated.
+/// Reads at most `max` bytes of `path`; a longer file is an error, never truncated. Only
+/// regular files are read (a symlink to one is fine, the digest check judges the content):
+/// opening a FIFO would block for ever and a device never ends.
 fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, LayoutError> {
     let io = |source| LayoutError::Io {
         path: path.to_owned(),
         source,
     };
+    if !fs::metadata(path).map_err(io)?.is_file() {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
     let file = fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1))
@@ -322,5 +330,7 @@ mod tests {
         assert!(LayoutReference::parse(":v1").is_err());
         assert!(LayoutReference::parse("dir:-v1").is_err());
         assert!(LayoutReference::parse("dir@sha256:abc").is_err());
+        assert!(LayoutReference::parse(&format!("dir:{}", "a".repeat(128))).is_ok());
+        assert!(LayoutReference::parse(&format!("dir:{}", "a".repeat(129))).is_err());
     }
 }

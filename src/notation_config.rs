@@ -21,7 +21,9 @@ use crate::verify::trust_store::{
 /// The policy file names notation looks for, in order.
 pub const POLICY_FILE_NAMES: [&str; 2] = ["trustpolicy.oci.json", "trustpolicy.json"];
 
-/// Most files read from one named store. notation has no cap; a store normally holds a few.
+/// Most files read from one named store. notation has no cap; a store normally holds one to a
+/// few files (one per trusted root). 1,000 is far above that; the directory is listed and
+/// counted before any file is read, so a store pointed at the wrong directory fails fast.
 pub const MAX_FILES_PER_STORE: usize = 1000;
 
 /// Why the configuration cannot be loaded. The operator is at fault; nothing verifies.
@@ -86,6 +88,16 @@ pub enum ConfigError {
         store: String,
         /// The offending entry.
         path: PathBuf,
+    },
+    /// A store directory holds more than [`MAX_FILES_PER_STORE`] entries.
+    #[error("trust store {store}: {path} holds more than {max} files")]
+    TooManyFiles {
+        /// `type:name`.
+        store: String,
+        /// The store directory.
+        path: PathBuf,
+        /// The limit.
+        max: usize,
     },
     /// A store does not load.
     #[error("{path}: {source}")]
@@ -181,9 +193,10 @@ pub fn load_trust_store(
             }
             entries.push(path);
             if entries.len() > MAX_FILES_PER_STORE {
-                return Err(ConfigError::StoreEntry {
+                return Err(ConfigError::TooManyFiles {
                     store: label,
                     path: dir,
+                    max: MAX_FILES_PER_STORE,
                 });
             }
         }

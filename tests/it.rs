@@ -36,3 +36,6 @@ mod timestamp_vectors;
 
 #[path = "it/cli.rs"]
 mod cli;
+
+#[path = "it/robustness.rs"]
+mod robustness;

@@ -60,6 +60,9 @@ pub enum DnError {
         /// The repeated attribute type (after the `S` → `ST` alias).
         attribute: String,
     },
+    /// More attributes than [`MAX_DN_ATTRIBUTES`].
+    #[error("more than {MAX_DN_ATTRIBUTES} attributes")]
+    TooManyAttributes,
     /// notation requires C, ST (or its alias S) and O, each with a non-empty value.
     #[error("mandatory attribute {attribute} is missing or empty (C, ST or S, and O are required)")]
     MissingMandatoryAttribute {
@@ -93,6 +96,17 @@ pub struct DistinguishedName {
     attributes: Vec<(String, String)>,
 }
 
+/// Most attributes in one distinguished name.
+///
+/// notation has no limit. A DN that can ever match has at most nine: Go renders only C, ST,
+/// L, STREET, POSTALCODE, O, OU, CN and SERIALNUMBER as `type=value` (anything else becomes
+/// `OID=#hex`, which is refused), and a repeated type becomes a refused multi-valued RDN.
+/// 16 leaves room for identities written with other types (they parse, and never match),
+/// and bounds the repeated-type check and the pairwise overlap check of up to 1,024
+/// identities per policy statement, which would otherwise grow with the square of a
+/// megabyte-long DN.
+pub const MAX_DN_ATTRIBUTES: usize = 16;
+
 /// The attributes notation insists on; a DN without them is refused on both sides.
 const MANDATORY_ATTRIBUTES: [&str; 3] = ["C", "ST", "O"];
 
@@ -109,6 +123,9 @@ impl DistinguishedName {
                 return Err(DnError::MultiValuedRdn);
             }
             for (kind, value) in rdn {
+                if attributes.len() == MAX_DN_ATTRIBUTES {
+                    return Err(DnError::TooManyAttributes);
+                }
                 let kind = if kind == "S" { "ST".to_owned() } else { kind };
                 if attributes.iter().any(|(seen, _)| *seen == kind) {
                     return Err(DnError::DuplicateAttribute { attribute: kind });
@@ -761,6 +778,23 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn rejects_more_attributes_than_the_limit() {
+        let mut text = String::from("C=US,ST=WA,O=o");
+        for i in 3..MAX_DN_ATTRIBUTES {
+            text.push_str(&format!(",X{i}=v"));
+        }
+        assert_eq!(parse(&text).unwrap().len(), MAX_DN_ATTRIBUTES);
+        text.push_str(",Y=v");
+        assert_eq!(parse(&text), Err(DnError::TooManyAttributes));
+        // A long DN is refused quickly, not after a quadratic repeated-type scan.
+        let long: String = (0..100_000).map(|i| format!(",A{i}=v")).collect();
+        assert_eq!(
+            parse(&format!("C=US,ST=WA,O=o{long}")),
+            Err(DnError::TooManyAttributes)
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ impl Default for Limits {
 pub const MAX_CRIT_ENTRIES: usize = 64;
 
 /// Most signerInfos looked at in one RFC 3161 token. TSAs emit one; tspclient-go tests use two.
+/// Enforced by the RFC 3161 verifier (`timestamp.rs`, still a stand-in on this branch).
 pub const MAX_TIMESTAMP_SIGNERS: usize = 8;
 
 /// Largest single certificate accepted, in bytes. Real code-signing and TSA certificates are
@@ -64,3 +65,13 @@ pub const MAX_CBOR_DEPTH: usize = 32;
 /// map at 131 072 entries but not the total; notaryd caps the total so that a 32 MiB envelope
 /// of one-byte items cannot make the reader build a tree of millions of nodes.
 pub const MAX_CBOR_ITEMS: usize = 16 * 1024;
+
+/// Most values (objects, arrays, strings, numbers, booleans, nulls) in one untrusted JSON
+/// document: an envelope, its protected header, a payload, a manifest or an index. A parsed
+/// value costs 16–100 times the bytes that encode it, so without this a 32 MiB envelope of
+/// `[0,0,...]` makes the verifier hold over 500 MiB before refusing it. The largest real
+/// documents are indexes: at `oci::MAX_DESCRIPTORS` (10,000) entries of up to 20 values each
+/// (a descriptor with platform and annotations has about 10), 200,000 fits; a Notary envelope
+/// has about 20 values and a payload a few more per annotation. notation has no such limit;
+/// its size limits alone bound nothing here because Go decodes into fixed structs.
+pub const MAX_JSON_VALUES: usize = 200_000;

@@ -9,7 +9,7 @@
 //! unknown fields, duplicate keys, `null` and trailing data are errors here.
 
 use core::fmt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use x509_cert::name::Name;
@@ -925,11 +925,14 @@ fn object<'a>(
     let Json::Object(entries) = value else {
         return Err(wrong_type(path, "an object", value));
     };
-    for (i, (key, _)) in entries.iter().enumerate() {
+    // A set, not a scan of the earlier keys: `override` allows any key, and a scan would be
+    // quadratic in a document that may hold 100,000 of them.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
+    for (key, _) in entries {
         if allowed.is_some_and(|allowed| !allowed.contains(&key.as_str())) {
             return Err((join(path, key), Violation::UnknownField));
         }
-        if entries[..i].iter().any(|(seen, _)| seen == key) {
+        if !seen.insert(key) {
             return Err((join(path, key), Violation::DuplicateKey));
         }
     }

@@ -268,7 +268,11 @@ pub fn parse_certificate_file(bytes: &[u8]) -> Result<Vec<Certificate>, String> 
     let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
     if is_pem {
         for section in <(SectionKind, Vec<u8>) as PemObject>::pem_slice_iter(bytes) {
-            let (kind, der) = section.map_err(|e| format!("bad PEM: {e}"))?;
+            // The PEM error quotes the offending line, which may be the whole file.
+            let (kind, der) = section.map_err(|e| {
+                let text: String = e.to_string().chars().take(200).collect();
+                format!("bad PEM: {text}")
+            })?;
             if kind != SectionKind::Certificate {
                 return Err(format!("holds a PEM {kind:?} section, not a certificate"));
             }

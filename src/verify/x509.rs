@@ -39,6 +39,18 @@ pub enum CertificateError {
         /// The repeated extension.
         oid: String,
     },
+    /// The outer `signatureAlgorithm` differs from the `signature` field inside the
+    /// TBSCertificate. RFC 5280 §4.1.1.2 requires them to be the same, and Go's parser (so
+    /// notation) refuses a certificate where they differ. The outer field is not covered by
+    /// the certificate's signature, so without this check its bytes (the RSA `NULL`
+    /// parameters, say) could be changed without breaking the chain.
+    #[error(
+        "certificate with subject {subject:?}: inner and outer signature algorithm identifiers differ"
+    )]
+    SignatureAlgorithmMismatch {
+        /// Subject of the certificate.
+        subject: String,
+    },
     /// A recognised extension does not decode.
     #[error("certificate with subject {subject:?} has a malformed {extension} extension")]
     MalformedExtension {
@@ -103,12 +115,12 @@ impl Certificate {
         // The outer signatureAlgorithm is not covered by the signature; unless it must equal
         // the signed copy inside the TBSCertificate, its parameters could be rewritten (NULL to
         // anything) without breaking any check. Go's x509 parser refuses such certificates
-        // ("inner and outer signature algorithm identifiers don't match"); DER makes value
-        // equality the same as byte equality here.
+        // ("inner and outer signature algorithm identifiers don't match"); both were decoded
+        // as DER, so value equality here is byte equality of what was received.
         if cert.signature_algorithm() != tbs_cert.signature() {
-            return Err(CertificateError::Malformed(
-                "inner and outer signature algorithm identifiers differ".into(),
-            ));
+            return Err(CertificateError::SignatureAlgorithmMismatch {
+                subject: render_go_style(tbs_cert.subject()),
+            });
         }
         let validity = tbs_cert.validity();
         let not_before = Timestamp::from_unix_duration(validity.not_before.to_unix_duration());
@@ -305,8 +317,11 @@ fn read_extensions(cert: &x509_cert::Certificate) -> Result<NotaryExtensions, Ce
         subject: subject(),
         extension,
     };
-    for (i, ext) in exts.iter().enumerate() {
-        if exts[..i].iter().any(|e| e.extn_id == ext.extn_id) {
+    // A set rather than a scan of the earlier extensions: a 64 KiB certificate can hold
+    // thousands of them, and it is parsed before any signature is checked.
+    let mut seen = std::collections::HashSet::with_capacity(exts.len());
+    for ext in exts.iter() {
+        if !seen.insert(&ext.extn_id) {
             return Err(CertificateError::DuplicateExtension {
                 subject: subject(),
                 oid: ext.extn_id.to_string(),
