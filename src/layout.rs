@@ -178,6 +178,7 @@ impl OciLayout {
                     digest: digest.clone(),
                     size: bytes.len() as u64,
                     artifact_type: None,
+                    platform: None,
                     annotations: Default::default(),
                 })
             }

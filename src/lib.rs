@@ -10,4 +10,5 @@ pub mod clock;
 pub mod layout;
 pub mod notation_config;
 pub mod oci;
+pub mod registry;
 pub mod verify;

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+pub use crate::verify::descriptor::Platform;
 use crate::verify::descriptor::{Descriptor, Digest};
 use crate::verify::json::from_slice_strict;
 
@@ -249,6 +250,7 @@ mod tests {
             digest: Digest::sha256_of(b"image"),
             size: 5,
             artifact_type: None,
+            platform: None,
             annotations: Default::default(),
         }
     }

@@ -548,6 +548,7 @@ fn desc(media_type: &str, digest: &str, size: u64) -> Descriptor {
         digest: Digest::parse(digest).unwrap(),
         size,
         artifact_type: None,
+        platform: None,
         annotations: Default::default(),
     }
 }

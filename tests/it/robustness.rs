@@ -77,6 +77,7 @@ fn fixture() -> &'static Fixture {
             digest: Digest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap(),
             size: 517,
             artifact_type: None,
+            platform: None,
             annotations: Default::default(),
         };
         let envelope = Jws::new(&chain, target_payload(&target)).sign();

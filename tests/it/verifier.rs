@@ -33,6 +33,7 @@ fn target() -> Descriptor {
         digest: Digest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap(),
         size: 517,
         artifact_type: None,
+        platform: None,
         annotations: Default::default(),
     }
 }

@@ -1,0 +1,984 @@
+//! The HTTP side of the OCI distribution API that verification needs: manifests and blobs by
+//! digest with the digest checked while the body streams in, the referrers API, and the
+//! plumbing around them — per-host TLS, authentication, retries and deadlines. Every body is
+//! capped; every request is counted.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, WWW_AUTHENTICATE,
+};
+use reqwest::{Method, StatusCode};
+use tokio::time::Instant;
+
+use super::auth::{AuthCache, Challenge, HostAuth, TokenResponse, basic_header, pull_scope};
+use super::credentials::{Credential, CredentialSource};
+use super::error::RegistryError;
+use crate::oci;
+use crate::verify::descriptor::{Digest, hex};
+
+/// Media types accepted when fetching a manifest by tag or digest.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
+application/vnd.oci.image.index.v1+json, \
+application/vnd.docker.distribution.manifest.v2+json, \
+application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Largest token-service answer read. Real answers are a few KiB (a JWT and some fields).
+const MAX_TOKEN_RESPONSE_BYTES: u64 = 64 * 1024;
+
+/// Largest error body read from a failed request (for its message). Registries answer with a
+/// small JSON error document.
+const MAX_ERROR_BODY_BYTES: u64 = 16 * 1024;
+
+/// What a host may be used for (containerd's `capabilities`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Fetch content by digest.
+    pub pull: bool,
+    /// Resolve tags to digests.
+    pub resolve: bool,
+}
+
+/// TLS settings of one host.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Extra CA certificates (PEM), trusted in addition to the system roots.
+    pub ca_pem: Vec<Vec<u8>>,
+    /// A client certificate and key (PEM, concatenated).
+    pub client_identity_pem: Option<Vec<u8>>,
+    /// Do not verify the server certificate (hosts.toml `skip_verify`).
+    pub skip_verify: bool,
+}
+
+/// One place a repository can be reached: a mirror or the upstream registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// host[:port], as contacted.
+    pub host: String,
+    /// API path prefix, `/v2` unless overridden.
+    pub path_prefix: String,
+    /// What this host may be used for.
+    pub capabilities: Capabilities,
+    /// TLS settings (ignored for http).
+    pub tls: TlsOptions,
+    /// Extra headers sent to this host.
+    pub headers: Vec<(String, String)>,
+    /// True for the registry itself, false for mirrors.
+    pub is_upstream: bool,
+}
+
+impl Endpoint {
+    /// The default upstream endpoint for a registry host (https, `/v2`).
+    pub fn upstream(host: &str, plain_http: bool) -> Self {
+        Self {
+            scheme: if plain_http { "http" } else { "https" },
+            host: host.to_owned(),
+            path_prefix: "/v2".to_owned(),
+            capabilities: Capabilities {
+                pull: true,
+                resolve: true,
+            },
+            tls: TlsOptions::default(),
+            headers: Vec::new(),
+            is_upstream: true,
+        }
+    }
+
+    fn url(&self, repository: &str, suffix: &str) -> String {
+        format!(
+            "{}://{}{}/{repository}/{suffix}",
+            self.scheme, self.host, self.path_prefix
+        )
+    }
+
+    fn key(&self) -> String {
+        format!("{}://{}", self.scheme, self.host)
+    }
+}
+
+/// Timeouts and retry behaviour.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// TCP + TLS connect deadline per connection.
+    pub connect_timeout: Duration,
+    /// Deadline for one request, from sending to the last body byte.
+    pub request_timeout: Duration,
+    /// Attempts for a request answered with 429 or 5xx (1 = no retry).
+    pub attempts: u32,
+    /// First backoff; doubled per retry.
+    pub backoff: Duration,
+    /// Longest wait between attempts, including a registry's `Retry-After`.
+    pub max_backoff: Duration,
+    /// Most redirects followed for one request (blob downloads redirect to storage).
+    pub max_redirects: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            // containerd's default dialer uses a 30 s connect timeout; a node verifier should
+            // fail faster than kubelet's image pull deadline, so 5 s / 30 s here.
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            attempts: 3,
+            backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            // Go's net/http default (and so containerd's and notation's) is 10 redirects.
+            max_redirects: 10,
+        }
+    }
+}
+
+/// A manifest (or index) fetched and checked.
+#[derive(Clone, Debug)]
+pub struct FetchedManifest {
+    /// The bytes, exactly as served.
+    pub bytes: Vec<u8>,
+    /// Their digest (computed, and equal to any digest announced or asked for).
+    pub digest: Digest,
+    /// The media type: the response's Content-Type, checked against the document's own
+    /// `mediaType` when it declares one.
+    pub media_type: String,
+}
+
+/// The client. Cheap to share: connection pools and the token cache live inside.
+pub struct RegistryClient {
+    options: ClientOptions,
+    credentials: Arc<dyn CredentialSource>,
+    http: Mutex<HashMap<String, reqwest::Client>>,
+    auth: AuthCache,
+    requests: AtomicUsize,
+}
+
+impl RegistryClient {
+    /// A client using `credentials` for every host.
+    pub fn new(options: ClientOptions, credentials: Arc<dyn CredentialSource>) -> Self {
+        Self {
+            options,
+            credentials,
+            http: Mutex::new(HashMap::new()),
+            auth: AuthCache::default(),
+            requests: AtomicUsize::new(0),
+        }
+    }
+
+    /// HTTP requests sent so far (token requests included).
+    pub fn requests_made(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn http_for(&self, ep: &Endpoint) -> Result<reqwest::Client, RegistryError> {
+        let key = ep.key();
+        if let Some(c) = self.http.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(c);
+        }
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(self.options.connect_timeout)
+            .timeout(self.options.request_timeout)
+            .redirect(reqwest::redirect::Policy::limited(
+                self.options.max_redirects,
+            ))
+            .user_agent(concat!("notaryd/", env!("CARGO_PKG_VERSION")));
+        if ep.scheme == "https" {
+            let mut roots = Vec::new();
+            for pem in &ep.tls.ca_pem {
+                roots.extend(reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                    RegistryError::Config(format!("CA certificates for {}: {e}", ep.host))
+                })?);
+            }
+            if !roots.is_empty() {
+                builder = builder.tls_certs_merge(roots);
+            }
+            if let Some(identity) = &ep.tls.client_identity_pem {
+                builder = builder.identity(reqwest::Identity::from_pem(identity).map_err(|e| {
+                    RegistryError::Config(format!("client certificate for {}: {e}", ep.host))
+                })?);
+            }
+            if ep.tls.skip_verify {
+                builder = builder.tls_danger_accept_invalid_certs(true);
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| RegistryError::Config(format!("HTTP client for {}: {e}", ep.host)))?;
+        if let Ok(mut m) = self.http.lock() {
+            m.insert(key, client.clone());
+        }
+        Ok(client)
+    }
+
+    fn credential(&self, host: &str) -> Result<Option<Credential>, RegistryError> {
+        self.credentials
+            .credential(host)
+            .map_err(|e| RegistryError::Config(format!("credentials for {host}: {e}")))
+    }
+
+    /// Sends a GET (or HEAD) for `url` on `ep` with authentication, retries for 429/5xx and
+    /// one re-authentication on 401. Returns the final response, whatever its status.
+    async fn send(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        method: Method,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let http = self.http_for(ep)?;
+        let scope = pull_scope(repository);
+        let mut reauthenticated = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut headers = HeaderMap::new();
+            for (k, v) in &ep.headers {
+                if let (Ok(k), Ok(v)) = (
+                    reqwest::header::HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    headers.insert(k, v);
+                }
+            }
+            if let Some(a) = accept {
+                headers.insert(
+                    ACCEPT,
+                    HeaderValue::from_str(a).unwrap_or(HeaderValue::from_static("*/*")),
+                );
+            }
+            if let Some(value) = self.authorization(ep, repository, &scope).await?
+                && let Ok(v) = HeaderValue::from_str(&value)
+            {
+                headers.insert(AUTHORIZATION, v);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let response = http
+                .request(method.clone(), url)
+                .headers(headers)
+                .send()
+                .await
+                .map_err(|e| transport_error(ep, url, &e, self.options.request_timeout))?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && !reauthenticated {
+                reauthenticated = true;
+                self.learn_challenge(ep, repository, &scope, &response)?;
+                continue;
+            }
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                if let HostAuth::Bearer { realm, service } = self.auth.host(&ep.host) {
+                    self.auth.forget_token(&realm, &service, &scope);
+                }
+                let message = error_message(response).await;
+                return Err(RegistryError::Unauthorized {
+                    host: ep.host.clone(),
+                    repository: repository.to_owned(),
+                    detail: message.unwrap_or_else(|| format!("HTTP {}", status.as_u16())),
+                });
+            }
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            if retryable && attempt < self.options.attempts {
+                let wait = retry_after(response.headers())
+                    .unwrap_or(self.options.backoff * 2u32.saturating_pow(attempt - 1))
+                    .min(self.options.max_backoff);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    /// The `Authorization` header value for a request, from what the host is known to want.
+    async fn authorization(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        scope: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        match self.auth.host(&ep.host) {
+            HostAuth::Unknown => Ok(None),
+            HostAuth::Basic => match self.credential(&ep.host)? {
+                Some(c) => Ok(basic_header(&c)),
+                None => Err(RegistryError::Unauthorized {
+                    host: ep.host.clone(),
+                    repository: repository.to_owned(),
+                    detail: "the registry asks for Basic credentials and none are configured"
+                        .into(),
+                }),
+            },
+            HostAuth::Bearer { realm, service } => {
+                let now = Instant::now();
+                if let Some(t) = self.auth.token(&realm, &service, scope, now) {
+                    return Ok(Some(format!("Bearer {t}")));
+                }
+                let (token, lifetime) = self.fetch_token(ep, &realm, &service, scope).await?;
+                self.auth.store_token(
+                    &realm,
+                    &service,
+                    scope,
+                    token.clone(),
+                    lifetime,
+                    Instant::now(),
+                );
+                Ok(Some(format!("Bearer {token}")))
+            }
+        }
+    }
+
+    fn learn_challenge(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        scope: &str,
+        response: &reqwest::Response,
+    ) -> Result<(), RegistryError> {
+        let header = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| RegistryError::Unauthorized {
+                host: ep.host.clone(),
+                repository: repository.to_owned(),
+                detail: "HTTP 401 without a WWW-Authenticate challenge".into(),
+            })?;
+        let challenge = Challenge::parse(header).map_err(|e| RegistryError::Unauthorized {
+            host: ep.host.clone(),
+            repository: repository.to_owned(),
+            detail: e.to_string(),
+        })?;
+        match challenge {
+            Challenge::Basic => self.auth.learn(&ep.host, HostAuth::Basic),
+            Challenge::Bearer { realm, service, .. } => {
+                // A 401 with a token we held means the token went stale: drop it.
+                self.auth.forget_token(&realm, &service, scope);
+                self.auth
+                    .learn(&ep.host, HostAuth::Bearer { realm, service })
+            }
+        }
+        Ok(())
+    }
+
+    async fn fetch_token(
+        &self,
+        ep: &Endpoint,
+        realm: &str,
+        service: &Option<String>,
+        scope: &str,
+    ) -> Result<(String, Duration), RegistryError> {
+        let token_error = |detail: String| RegistryError::Token {
+            realm: realm.to_owned(),
+            detail,
+        };
+        let url =
+            reqwest::Url::parse(realm).map_err(|e| token_error(format!("bad realm URL: {e}")))?;
+        if url.scheme() != "https" && url.scheme() != "http" {
+            return Err(token_error("realm is not an http(s) URL".into()));
+        }
+        // The realm is named by the registry; credentials go there only over TLS unless the
+        // registry itself is plain HTTP (a local or test registry configured so).
+        let credential = self.credential(&ep.host)?;
+        if credential.is_some() && url.scheme() == "http" && ep.scheme == "https" {
+            return Err(token_error(
+                "refusing to send credentials to a plain-HTTP token realm of an HTTPS registry"
+                    .into(),
+            ));
+        }
+        let token_ep = Endpoint {
+            scheme: if url.scheme() == "https" {
+                "https"
+            } else {
+                "http"
+            },
+            host: url.host_str().unwrap_or_default().to_owned()
+                + &url.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            ..ep.clone()
+        };
+        let http = self.http_for(&token_ep)?;
+        let mut get_url = url.clone();
+        {
+            let mut q = get_url.query_pairs_mut();
+            q.append_pair("scope", scope);
+            if let Some(s) = service {
+                q.append_pair("service", s);
+            }
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let request = match &credential {
+            Some(Credential::IdentityToken(refresh)) => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                    ("client_id", "notaryd"),
+                    ("scope", scope),
+                ];
+                if let Some(s) = service {
+                    form.push(("service", s));
+                }
+                let body = form
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", url_encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&");
+                http.post(url.clone())
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(body)
+            }
+            Some(c @ Credential::Basic { .. }) => {
+                let mut r = http.get(get_url);
+                if let Some(h) = basic_header(c) {
+                    r = r.header(AUTHORIZATION, h);
+                }
+                r
+            }
+            None => http.get(get_url),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&token_ep, realm, &e, self.options.request_timeout))?;
+        let status = response.status();
+        if !status.is_success() {
+            let message = error_message(response).await;
+            return Err(
+                if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                    RegistryError::Unauthorized {
+                        host: ep.host.clone(),
+                        repository: scope.to_owned(),
+                        detail: format!(
+                            "token service refused {}: {}",
+                            if credential.is_some() {
+                                "the credentials"
+                            } else {
+                                "anonymous access"
+                            },
+                            message.unwrap_or_else(|| format!("HTTP {}", status.as_u16()))
+                        ),
+                    }
+                } else {
+                    token_error(format!(
+                        "HTTP {}{}",
+                        status.as_u16(),
+                        message.map(|m| format!(": {m}")).unwrap_or_default()
+                    ))
+                },
+            );
+        }
+        let body = read_limited(response, MAX_TOKEN_RESPONSE_BYTES, realm).await?;
+        let parsed: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| token_error(format!("answer is not a token document: {e}")))?;
+        parsed
+            .into_token()
+            .ok_or_else(|| token_error("answer carries no token".into()))
+    }
+
+    /// Fetches a manifest or index by tag or digest. The digest of the bytes is computed; it
+    /// must equal the digest asked for (when `reference` is one) and the registry's
+    /// `Docker-Content-Digest` (when sent).
+    pub async fn fetch_manifest(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        reference: &str,
+        max: u64,
+    ) -> Result<FetchedManifest, RegistryError> {
+        let url = ep.url(repository, &format!("manifests/{reference}"));
+        let response = self
+            .send(ep, repository, Method::GET, &url, Some(MANIFEST_ACCEPT))
+            .await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            let codes = error_codes(response).await;
+            if codes.iter().any(|c| c == "NAME_UNKNOWN") {
+                return Err(RegistryError::RepositoryNotFound {
+                    repository: repository.to_owned(),
+                    host: ep.host.clone(),
+                });
+            }
+            return Err(RegistryError::ManifestNotFound {
+                reference: format!("{repository}:{reference}"),
+                host: ep.host.clone(),
+            });
+        }
+        if !status.is_success() {
+            return Err(status_error("GET", &url, response).await);
+        }
+        let announced = header_digest(response.headers(), &url)?;
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
+        let asked = Digest::parse(reference).ok();
+        let bytes = read_limited(response, max, &url).await?;
+        let digest = match asked.as_ref().or(announced.as_ref()) {
+            Some(d) => d.clone(),
+            None => Digest::sha256_of(&bytes),
+        };
+        if let Some(asked) = &asked
+            && !asked.matches(&bytes)
+        {
+            return Err(RegistryError::DigestMismatch {
+                url,
+                expected: asked.clone(),
+                computed: Digest::sha256_of(&bytes),
+                source_of_expected: "the digest asked for",
+            });
+        }
+        if let Some(announced) = &announced
+            && !announced.matches(&bytes)
+        {
+            return Err(RegistryError::DigestMismatch {
+                url,
+                expected: announced.clone(),
+                computed: Digest::sha256_of(&bytes),
+                source_of_expected: "Docker-Content-Digest",
+            });
+        }
+        if let (Some(asked), Some(announced)) = (&asked, &announced)
+            && asked.algorithm() == announced.algorithm()
+            && asked != announced
+        {
+            return Err(RegistryError::DigestMismatch {
+                url,
+                expected: asked.clone(),
+                computed: announced.clone(),
+                source_of_expected: "the digest asked for (Docker-Content-Digest differs)",
+            });
+        }
+        let manifest = oci::Manifest::parse(&bytes).map_err(|e| RegistryError::Protocol {
+            url: url.clone(),
+            detail: e.to_string(),
+        })?;
+        let media_type = match (content_type, manifest.media_type.as_deref()) {
+            (Some(ct), Some(declared)) if ct != declared && is_manifest_type(&ct) => {
+                return Err(RegistryError::Protocol {
+                    url,
+                    detail: format!(
+                        "Content-Type {ct} contradicts the document's mediaType {declared}"
+                    ),
+                });
+            }
+            (_, Some(declared)) => declared.to_owned(),
+            (Some(ct), None) if is_manifest_type(&ct) => ct,
+            _ => manifest.effective_media_type().to_owned(),
+        };
+        Ok(FetchedManifest {
+            bytes,
+            digest,
+            media_type,
+        })
+    }
+
+    /// Fetches a blob by descriptor, refusing it when it is larger than `max` or its
+    /// descriptor, and checking its digest while it streams.
+    pub async fn fetch_blob(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        digest: &Digest,
+        size: u64,
+        max: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let url = ep.url(repository, &format!("blobs/{digest}"));
+        if size > max {
+            return Err(RegistryError::TooLarge { url, limit: max });
+        }
+        let response = self.send(ep, repository, Method::GET, &url, None).await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Err(RegistryError::ManifestNotFound {
+                reference: format!("{repository}@{digest} (blob)"),
+                host: ep.host.clone(),
+            });
+        }
+        if !status.is_success() {
+            return Err(status_error("GET", &url, response).await);
+        }
+        let bytes = read_limited(response, size, &url).await?;
+        if bytes.len() as u64 != size {
+            return Err(RegistryError::Protocol {
+                url,
+                detail: format!("blob is {} bytes, its descriptor says {size}", bytes.len()),
+            });
+        }
+        if !digest.matches(&bytes) {
+            return Err(RegistryError::DigestMismatch {
+                url,
+                expected: digest.clone(),
+                computed: Digest::sha256_of(&bytes),
+                source_of_expected: "the descriptor",
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// One page of the referrers API for `subject`. `page_url` continues a listing from a
+    /// `Link` header. `Ok(None)` means the registry does not support the API.
+    pub async fn referrers_page(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        subject: &Digest,
+        artifact_type: &str,
+        page_url: Option<&str>,
+        max: u64,
+    ) -> Result<Option<ReferrersPage>, RegistryError> {
+        let url = match page_url {
+            Some(u) => u.to_owned(),
+            None => format!(
+                "{}?artifactType={}",
+                ep.url(repository, &format!("referrers/{subject}")),
+                url_encode(artifact_type)
+            ),
+        };
+        let response = self
+            .send(
+                ep,
+                repository,
+                Method::GET,
+                &url,
+                Some(oci::MEDIA_TYPE_IMAGE_INDEX),
+            )
+            .await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            // A 404 naming the repository is an error; any other 404 means "no referrers API".
+            if error_codes(response)
+                .await
+                .iter()
+                .any(|c| c == "NAME_UNKNOWN")
+            {
+                return Err(RegistryError::RepositoryNotFound {
+                    repository: repository.to_owned(),
+                    host: ep.host.clone(),
+                });
+            }
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(status_error("GET", &url, response).await);
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
+        if content_type.as_deref() != Some(oci::MEDIA_TYPE_IMAGE_INDEX) {
+            // oras-go treats a 200 of another type as "unsupported" too.
+            return Ok(None);
+        }
+        let filtered = response
+            .headers()
+            .get_all("OCI-Filters-Applied")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|f| f.trim() == "artifactType");
+        let next = next_link(response.headers(), &url, ep)?;
+        let bytes = read_limited(response, max, &url).await?;
+        let index = oci::Manifest::parse(&bytes).map_err(|e| RegistryError::Protocol {
+            url: url.clone(),
+            detail: e.to_string(),
+        })?;
+        Ok(Some(ReferrersPage {
+            entries: index.manifests,
+            filtered,
+            next,
+        }))
+    }
+}
+
+/// One page of a referrers listing.
+#[derive(Clone, Debug)]
+pub struct ReferrersPage {
+    /// The descriptors on this page.
+    pub entries: Vec<crate::verify::descriptor::Descriptor>,
+    /// Whether the registry applied the artifactType filter (`OCI-Filters-Applied`).
+    pub filtered: bool,
+    /// The next page, from `Link: <…>; rel="next"`.
+    pub next: Option<String>,
+}
+
+fn is_manifest_type(t: &str) -> bool {
+    matches!(
+        t,
+        oci::MEDIA_TYPE_IMAGE_MANIFEST
+            | oci::MEDIA_TYPE_IMAGE_INDEX
+            | oci::MEDIA_TYPE_DOCKER_MANIFEST
+            | oci::MEDIA_TYPE_DOCKER_MANIFEST_LIST
+            | oci::MEDIA_TYPE_ARTIFACT_MANIFEST
+    )
+}
+
+/// `Docker-Content-Digest`, when present and well-formed (a malformed one is a protocol error:
+/// the registry announced something we cannot check).
+fn header_digest(headers: &HeaderMap, url: &str) -> Result<Option<Digest>, RegistryError> {
+    match headers.get("Docker-Content-Digest") {
+        None => Ok(None),
+        Some(v) => {
+            let text = v.to_str().unwrap_or_default();
+            Digest::parse(text)
+                .map(Some)
+                .map_err(|e| RegistryError::Protocol {
+                    url: url.to_owned(),
+                    detail: format!("Docker-Content-Digest: {e}"),
+                })
+        }
+    }
+}
+
+/// The next-page URL of a `Link` header, resolved against the request URL. Only links to the
+/// same scheme and host are followed: a registry may not steer the client elsewhere.
+fn next_link(
+    headers: &HeaderMap,
+    url: &str,
+    ep: &Endpoint,
+) -> Result<Option<String>, RegistryError> {
+    for value in headers
+        .get_all("Link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+    {
+        for link in value.split(',') {
+            let mut parts = link.split(';');
+            let Some(target) = parts.next().map(str::trim) else {
+                continue;
+            };
+            let is_next = parts.any(|p| {
+                let p = p.trim();
+                p == "rel=\"next\"" || p == "rel=next"
+            });
+            let Some(target) = target.strip_prefix('<').and_then(|t| t.strip_suffix('>')) else {
+                continue;
+            };
+            if !is_next {
+                continue;
+            }
+            let base = reqwest::Url::parse(url).map_err(|e| RegistryError::Protocol {
+                url: url.to_owned(),
+                detail: e.to_string(),
+            })?;
+            let next = base.join(target).map_err(|e| RegistryError::Protocol {
+                url: url.to_owned(),
+                detail: format!("bad Link header {target:?}: {e}"),
+            })?;
+            let same_origin = next.scheme() == ep.scheme
+                && next.host_str().map(|h| {
+                    let with_port = next
+                        .port()
+                        .map(|p| format!("{h}:{p}"))
+                        .unwrap_or(h.to_owned());
+                    with_port == ep.host || h == ep.host
+                }) == Some(true);
+            if !same_origin {
+                return Err(RegistryError::Protocol {
+                    url: url.to_owned(),
+                    detail: format!("Link header points to another origin: {next}"),
+                });
+            }
+            return Ok(Some(next.to_string()));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads a body of at most `max` bytes; a longer one (by Content-Length or by what arrives) is
+/// refused, never truncated.
+async fn read_limited(
+    mut response: reqwest::Response,
+    max: u64,
+    url: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    if response.content_length().is_some_and(|l| l > max) {
+        return Err(RegistryError::TooLarge {
+            url: url.to_owned(),
+            limit: max,
+        });
+    }
+    let mut out = Vec::new();
+    loop {
+        let chunk = response.chunk().await.map_err(|e| RegistryError::Network {
+            host: response.url().host_str().unwrap_or_default().to_owned(),
+            detail: format!("reading {url}: {e}"),
+        })?;
+        let Some(chunk) = chunk else { break };
+        if out.len() as u64 + chunk.len() as u64 > max {
+            return Err(RegistryError::TooLarge {
+                url: url.to_owned(),
+                limit: max,
+            });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+async fn error_body(response: reqwest::Response) -> Option<Vec<u8>> {
+    let url = response.url().to_string();
+    read_limited(response, MAX_ERROR_BODY_BYTES, &url)
+        .await
+        .ok()
+}
+
+/// The `errors[].code` values of a distribution error document.
+async fn error_codes(response: reqwest::Response) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        #[serde(default)]
+        errors: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(default)]
+        code: String,
+    }
+    error_body(response)
+        .await
+        .and_then(|b| serde_json::from_slice::<Doc>(&b).ok())
+        .map(|d| d.errors.into_iter().map(|e| e.code).collect())
+        .unwrap_or_default()
+}
+
+/// A short message from an error response: the first distribution error, or the text.
+async fn error_message(response: reqwest::Response) -> Option<String> {
+    let body = error_body(response).await?;
+    let text = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(v) => v["errors"][0]["message"]
+            .as_str()
+            .map(|m| format!("{} ({})", m, v["errors"][0]["code"].as_str().unwrap_or("")))
+            .or_else(|| v["details"].as_str().map(str::to_owned))?,
+        Err(_) => String::from_utf8_lossy(&body).trim().to_owned(),
+    };
+    (!text.is_empty()).then(|| text.chars().take(300).collect())
+}
+
+async fn status_error(
+    method: &'static str,
+    url: &str,
+    response: reqwest::Response,
+) -> RegistryError {
+    let status = response.status().as_u16();
+    RegistryError::Status {
+        method,
+        url: url.to_owned(),
+        status,
+        message: error_message(response).await,
+    }
+}
+
+fn transport_error(
+    ep: &Endpoint,
+    url: &str,
+    e: &reqwest::Error,
+    timeout: Duration,
+) -> RegistryError {
+    if e.is_timeout() {
+        return RegistryError::Timeout {
+            what: format!("request to {url}"),
+            after: timeout,
+        };
+    }
+    if e.is_redirect() {
+        return RegistryError::Protocol {
+            url: url.to_owned(),
+            detail: "too many redirects".into(),
+        };
+    }
+    // reqwest's Display hides the cause chain; the innermost cause names what actually failed
+    // (connection refused, certificate unknown …).
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = format!("{detail}: {s}");
+        source = s.source();
+    }
+    RegistryError::Network {
+        host: ep.host.clone(),
+        detail,
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by registries in practice and is
+/// treated as absent).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get("Retry-After")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{}", hex(&[b]).to_uppercase()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn link_headers_follow_only_the_same_origin() {
+        let ep = Endpoint::upstream("reg.example:5000", false);
+        let url = "https://reg.example:5000/v2/a/referrers/sha256:x";
+        let h = headers(&[(
+            "Link",
+            "</v2/a/referrers/sha256:x?n=2&last=b>; rel=\"next\"",
+        )]);
+        assert_eq!(
+            next_link(&h, url, &ep).unwrap().as_deref(),
+            Some("https://reg.example:5000/v2/a/referrers/sha256:x?n=2&last=b")
+        );
+        let evil = headers(&[("Link", "<https://elsewhere.example/x>; rel=\"next\"")]);
+        assert!(next_link(&evil, url, &ep).is_err());
+        let prev = headers(&[("Link", "</v2/a?last=a>; rel=\"prev\"")]);
+        assert_eq!(next_link(&prev, url, &ep).unwrap(), None);
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        assert_eq!(
+            retry_after(&headers(&[("Retry-After", "3")])),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            retry_after(&headers(&[(
+                "Retry-After",
+                "Wed, 21 Oct 2015 07:28:00 GMT"
+            )])),
+            None
+        );
+    }
+
+    #[test]
+    fn query_encoding() {
+        assert_eq!(
+            url_encode("application/vnd.cncf.notary.signature"),
+            "application%2Fvnd.cncf.notary.signature"
+        );
+    }
+}
