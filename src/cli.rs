@@ -187,10 +187,10 @@ pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, Verify
     let reference = LayoutReference::parse(&args.oci_layout)?;
     let layout = OciLayout::open(reference.dir(), &limits)?;
     let target = layout.resolve(&reference)?;
-    let scope = args.scope.trim().to_owned();
-    if scope.is_empty() || scope.contains('@') {
+    let scope = args.scope.clone();
+    if let Err(problem) = crate::verify::policy::check_scope(&scope) {
         return Err(VerifyCommandError::Usage(format!(
-            "--scope {scope:?} must be REGISTRY/REPOSITORY without tag or digest"
+            "--scope {scope:?} is not REGISTRY/REPOSITORY (no tag or digest): {problem}"
         )));
     }
     let request = VerificationRequest {
@@ -217,11 +217,11 @@ pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, Verify
                         }),
                         Err(e) => session.offer_unavailable(
                             Some(sig.digest.clone()),
-                            &sig.envelope.media_type,
+                            Some(&sig.envelope.media_type),
                             e.to_string(),
                         ),
                     },
-                    Err((digest, reason)) => session.offer_unavailable(Some(digest), "", reason),
+                    Err((digest, reason)) => session.offer_unavailable(Some(digest), None, reason),
                 };
                 if progress != Progress::Continue {
                     break;
@@ -356,8 +356,10 @@ fn render_text(outcome: &VerifyOutcome) -> String {
         let _ = writeln!(
             s,
             "    envelope {}{}{}",
-            r.envelope_type
-                .map_or(r.envelope_media_type.as_str(), |t| t.media_type()),
+            r.envelope_type.map_or(
+                r.envelope_media_type.as_deref().unwrap_or("(unknown)"),
+                |t| t.media_type()
+            ),
             r.signing_scheme
                 .map(|x| format!(", scheme {x}"))
                 .unwrap_or_default(),

@@ -144,10 +144,14 @@ impl OciLayout {
     pub fn resolve(&self, reference: &LayoutReference) -> Result<Descriptor, LayoutError> {
         match reference {
             LayoutReference::Tag(_, tag) => {
+                // The last entry with the tag wins, as in oras-go's OCI store (which notation
+                // reads layouts with): an index.json that tags two manifests alike is resolved
+                // the same way by both tools.
                 let found = self
                     .index
                     .manifests
                     .iter()
+                    .rev()
                     .find(|d| d.annotations.get(ANNOTATION_REF_NAME) == Some(tag))
                     .ok_or_else(|| LayoutError::TagNotFound {
                         tag: tag.clone(),
@@ -161,6 +165,25 @@ impl OciLayout {
                 })
             }
             LayoutReference::Digest(_, digest) => {
+                // As oras-go's OCI store does, a digest listed in index.json is described by
+                // that entry (media type and size); the content must still match it.
+                if let Some(listed) = self
+                    .index
+                    .manifests
+                    .iter()
+                    .rev()
+                    .find(|d| &d.digest == digest)
+                {
+                    self.read_blob(listed, self.limits.max_manifest_bytes)?;
+                    return Ok(Descriptor {
+                        annotations: Default::default(),
+                        ..listed.clone()
+                    });
+                }
+                // A digest that index.json does not list (a platform manifest of an index, say)
+                // is described by its content. oras-go would call it application/octet-stream,
+                // which no signature payload names, so notation cannot verify such a digest;
+                // notaryd verifies it (docs/compatibility.md).
                 let path = self.blob_path(digest);
                 let bytes = read_capped(&path, self.limits.max_manifest_bytes)?;
                 if !digest.matches(&bytes) {
@@ -206,14 +229,14 @@ impl OciLayout {
                 // A dangling entry elsewhere in the layout does not stop verification of this
                 // artifact; a dangling signature is reported as that signature failing.
                 Err(e) => {
-                    if is_signature_candidate(&desc) {
+                    if oci::is_signature_entry(&desc) {
                         out.push(Err((desc.digest.clone(), e.to_string())));
                     }
                     continue;
                 }
             };
             let Ok(manifest) = Manifest::parse(&bytes) else {
-                if is_signature_candidate(&desc) {
+                if oci::is_signature_entry(&desc) {
                     out.push(Err((
                         desc.digest.clone(),
                         "signature manifest does not parse".into(),
@@ -282,10 +305,6 @@ fn is_manifest_type(media_type: &str) -> bool {
             | oci::MEDIA_TYPE_DOCKER_MANIFEST
             | oci::MEDIA_TYPE_DOCKER_MANIFEST_LIST
     )
-}
-
-fn is_signature_candidate(desc: &Descriptor) -> bool {
-    oci::is_signature_entry(desc)
 }
 
 /// Reads at most `max` bytes of `path`; a longer file is an error, never truncated. Only

@@ -473,13 +473,13 @@ async fn offer_one(
     session: &mut Session<'_>,
     limits: &crate::verify::limits::Limits,
 ) -> Result<Progress, RegistryError> {
-    let unavailable = |session: &mut Session<'_>, media_type: &str, e: String| {
+    let unavailable = |session: &mut Session<'_>, media_type: Option<&str>, e: String| {
         session.offer_unavailable(Some(entry.digest.clone()), media_type, e)
     };
     if entry.size > limits.max_manifest_bytes {
         return Ok(unavailable(
             session,
-            "",
+            None,
             format!(
                 "signature manifest is {} bytes, over the limit of {}",
                 entry.size, limits.max_manifest_bytes
@@ -497,22 +497,22 @@ async fn offer_one(
     {
         Ok(m) => m,
         Err(e) if e.is_unavailable() => return Err(e),
-        Err(e) => return Ok(unavailable(session, "", e.to_string())),
+        Err(e) => return Ok(unavailable(session, None, e.to_string())),
     };
     let parsed = match Manifest::parse(&manifest.bytes) {
         Ok(m) => m,
-        Err(e) => return Ok(unavailable(session, "", e.to_string())),
+        Err(e) => return Ok(unavailable(session, None, e.to_string())),
     };
     let signature = match classify_signature_manifest(&manifest.digest, &parsed, target) {
         Ok(s) => s,
         Err(SignatureManifestError::NotASignature) => {
             return Ok(unavailable(
                 session,
-                "",
+                None,
                 "listed as a signature but is not a Notary signature manifest".into(),
             ));
         }
-        Err(e) => return Ok(unavailable(session, "", e.to_string())),
+        Err(e) => return Ok(unavailable(session, None, e.to_string())),
     };
     let envelope = match client
         .fetch_blob(
@@ -529,7 +529,7 @@ async fn offer_one(
         Err(e) => {
             return Ok(unavailable(
                 session,
-                &signature.envelope.media_type,
+                Some(&signature.envelope.media_type),
                 e.to_string(),
             ));
         }

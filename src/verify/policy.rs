@@ -463,7 +463,14 @@ impl TrustPolicyDocument {
     }
 
     /// The statement for a normalised `registry/repository`: an exact scope wins, then `*`.
+    /// A name that is not `domain/repository` is refused, as notation refuses it: otherwise a
+    /// tag, an upper-case letter or a trailing `/` would miss its own statement and fall
+    /// through to `*`.
     pub fn policy_for(&self, scope: &str) -> Result<&TrustPolicy, PolicyError> {
+        check_scope(scope).map_err(|problem| PolicyError::InvalidArtifactScope {
+            scope: scope.chars().take(300).collect(),
+            problem,
+        })?;
         self.trust_policies
             .iter()
             .find(|p| p.registry_scopes.iter().any(|s| s == scope))
@@ -593,6 +600,14 @@ pub enum PolicyError {
         first_index: usize,
         /// Position of the second.
         second_index: usize,
+    },
+    /// The artifact's `registry/repository` is not a valid scope name.
+    #[error("artifact name {scope:?} is not registry/repository: {problem}")]
+    InvalidArtifactScope {
+        /// The name given.
+        scope: String,
+        /// What is wrong with it.
+        problem: ScopeProblem,
     },
     /// No statement covers the repository and there is no `*` statement.
     #[error("no applicable trust policy for {scope:?}")]
@@ -1249,15 +1264,7 @@ fn parse_trust_store(value: &str, index: usize) -> Result<TrustStoreRef, Fail> {
             },
         )
     })?;
-    // notation's own rule is the character class; `.` and `..` also pass it but would name the
-    // type directory or its parent once joined into a path, so we refuse them too.
-    let valid = !name.is_empty()
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if !valid {
+    if !super::trust_store::is_valid_store_name(name) {
         return Err((
             path,
             Violation::InvalidTrustStoreName {
@@ -1388,7 +1395,7 @@ fn build_registry_scopes(value: Option<&Json>) -> Result<Vec<String>, Fail> {
 
 /// `domain/repository` as notation's copy of distribution's grammar has it: a host name
 /// (letters of either case) with an optional numeric port, then lowercase path components.
-fn check_scope(scope: &str) -> Result<(), ScopeProblem> {
+pub fn check_scope(scope: &str) -> Result<(), ScopeProblem> {
     if scope.contains('*') {
         return Err(ScopeProblem::Wildcard);
     }

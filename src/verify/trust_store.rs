@@ -233,7 +233,13 @@ impl TrustStore {
                             .basic_constraints
                             .as_ref()
                             .is_some_and(|(bc, _)| bc.ca);
-                        if !cert.is_self_signed() || (v3 && !is_ca) {
+                        // …and, when it has keyUsage, that it includes keyCertSign.
+                        let can_sign_certs = cert
+                            .extensions()
+                            .key_usage
+                            .as_ref()
+                            .is_none_or(|(ku, _)| ku.key_cert_sign());
+                        if !cert.is_self_signed() || (v3 && !is_ca) || !can_sign_certs {
                             return Err(refuse(
                                 "is not a self-signed root CA, which a tsa store requires",
                             ));

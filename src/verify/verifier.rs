@@ -21,12 +21,12 @@ use super::envelope::{EnvelopeType, SignerInfo, SigningScheme, VerifiedEnvelope,
 use super::limits::Limits;
 use super::payload::TargetArtifact;
 use super::policy::{
-    TrustPolicy, TrustPolicyDocument, TrustStoreRef, ValidationAction, ValidationType,
+    PolicyError, TrustPolicy, TrustPolicyDocument, ValidationAction, ValidationType,
     VerificationLevel, VerifyTimestamp,
 };
 use super::revocation::{ChainRevocation, RevocationSource, check_chain};
 use super::time::Timestamp;
-use super::timestamp::{VerifiedTimestamp, verify_timestamp};
+use super::timestamp::verify_timestamp;
 use super::trust_store::{TrustStore, TrustStoreType};
 use super::x509::Certificate;
 
@@ -120,8 +120,9 @@ pub struct CheckResult {
 pub struct SignatureReport {
     /// Digest of the signature manifest, when the caller knows it.
     pub signature_digest: Option<Digest>,
-    /// Envelope media type as found in the signature manifest.
-    pub envelope_media_type: String,
+    /// Envelope media type as found in the signature manifest (absent when the signature
+    /// manifest itself could not be read).
+    pub envelope_media_type: Option<String>,
     /// Envelope format, once recognised.
     pub envelope_type: Option<EnvelopeType>,
     /// Signing scheme, once integrity passed.
@@ -143,10 +144,10 @@ pub struct SignatureReport {
 }
 
 impl SignatureReport {
-    fn new(digest: Option<Digest>, media_type: &str) -> Self {
+    fn new(digest: Option<Digest>, media_type: Option<&str>) -> Self {
         Self {
             signature_digest: digest,
-            envelope_media_type: media_type.chars().take(200).collect(),
+            envelope_media_type: media_type.map(|m| m.chars().take(200).collect()),
             envelope_type: None,
             signing_scheme: None,
             signature_algorithm: None,
@@ -266,6 +267,11 @@ impl Verified {
 pub enum RejectReason {
     /// No statement's registry scopes cover the artifact.
     NoApplicableTrustPolicy,
+    /// The artifact's name is not `registry/repository`, so no statement can be chosen.
+    InvalidScope {
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The artifact has no signature at all.
     NoSignature,
     /// Every signature was tried and each failed an enforced check.
@@ -298,42 +304,48 @@ impl fmt::Display for Rejected {
         let artifact = format!("{}@{}", self.scope, self.target.digest);
         match &self.reason {
             RejectReason::NoApplicableTrustPolicy => {
-                write!(
+                return write!(
                     f,
                     "{artifact}: no applicable trust policy for scope {:?}",
                     self.scope
-                )
+                );
             }
-            RejectReason::NoSignature => write!(
+            RejectReason::InvalidScope { problem } => {
+                return write!(
+                    f,
+                    "{artifact}: {:?} is not registry/repository: {problem}",
+                    self.scope
+                );
+            }
+            RejectReason::NoSignature => {
+                return write!(
+                    f,
+                    "{artifact}: no signature is associated with the artifact"
+                );
+            }
+            RejectReason::SignatureLimitExceeded { limit } => write!(
                 f,
-                "{artifact}: no signature is associated with the artifact"
-            ),
-            RejectReason::AllSignaturesFailed | RejectReason::SignatureLimitExceeded { .. } => {
-                if let RejectReason::SignatureLimitExceeded { limit } = self.reason {
-                    write!(
-                        f,
-                        "{artifact}: the limit of {limit} signatures per artifact was reached without success"
-                    )?;
-                } else {
-                    write!(f, "{artifact}: signature verification failed")?;
-                }
-                for (i, r) in self.reports.iter().enumerate() {
-                    let which = r
-                        .signature_digest
-                        .as_ref()
-                        .map_or_else(|| format!("#{}", i + 1), |d| d.to_string());
-                    if let Some(c) = r.failure() {
-                        write!(
-                            f,
-                            "; signature {which}: {} failed: {}",
-                            c.check,
-                            c.detail.as_deref().unwrap_or("")
-                        )?;
-                    }
-                }
-                Ok(())
+                "{artifact}: the limit of {limit} signatures per artifact was reached without success"
+            )?,
+            RejectReason::AllSignaturesFailed => {
+                write!(f, "{artifact}: signature verification failed")?
             }
         }
+        for (i, r) in self.reports.iter().enumerate() {
+            let which = r
+                .signature_digest
+                .as_ref()
+                .map_or_else(|| format!("#{}", i + 1), |d| d.to_string());
+            if let Some(c) = r.failure() {
+                write!(
+                    f,
+                    "; signature {which}: {} failed: {}",
+                    c.check,
+                    c.detail.as_deref().unwrap_or("")
+                )?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -379,10 +391,10 @@ impl<'a> Verifier<'a> {
     ) -> Result<Self, MissingTrustStore> {
         for statement in policy.trust_policies() {
             for store in statement.trust_stores() {
-                if trust_store.get(store_type(store), store.name()).is_none() {
+                if trust_store.get(store.store_type(), store.name()).is_none() {
                     return Err(MissingTrustStore {
                         statement: statement.name().to_owned(),
-                        store: format!("{}:{}", store_type(store), store.name()),
+                        store: format!("{}:{}", store.store_type(), store.name()),
                     });
                 }
             }
@@ -405,9 +417,16 @@ impl<'a> Verifier<'a> {
     pub fn begin(&self, request: VerificationRequest) -> Result<Start<'_>, Rejected> {
         let policy = match self.policy.policy_for(&request.scope) {
             Ok(p) => p,
-            Err(_) => {
+            Err(e) => {
                 return Err(Rejected {
-                    reason: RejectReason::NoApplicableTrustPolicy,
+                    reason: match e {
+                        PolicyError::InvalidArtifactScope { problem, .. } => {
+                            RejectReason::InvalidScope {
+                                problem: problem.to_string(),
+                            }
+                        }
+                        _ => RejectReason::NoApplicableTrustPolicy,
+                    },
                     scope: request.scope,
                     target: request.target,
                     policy_name: None,
@@ -463,15 +482,11 @@ impl<'a> Verifier<'a> {
         policy
             .trust_stores()
             .iter()
-            .filter(|s| store_type(s) == wanted)
+            .filter(|s| s.store_type() == wanted)
             .filter_map(|s| self.trust_store.get(wanted, s.name()))
             .flat_map(|s| s.certificates())
             .collect()
     }
-}
-
-fn store_type(r: &TrustStoreRef) -> TrustStoreType {
-    r.store_type()
 }
 
 /// Whether the session wants more signatures.
@@ -535,7 +550,7 @@ impl Session<'_> {
     pub fn offer_unavailable(
         &mut self,
         signature_digest: Option<Digest>,
-        media_type: &str,
+        media_type: Option<&str>,
         reason: String,
     ) -> Progress {
         if self.progress() != Progress::Continue {
@@ -584,7 +599,7 @@ impl Session<'_> {
     fn verify_one(&self, input: SignatureInput<'_>) -> SignatureReport {
         let mut run = Run {
             policy: self.policy,
-            report: SignatureReport::new(input.signature_digest.cloned(), input.media_type),
+            report: SignatureReport::new(input.signature_digest.cloned(), Some(input.media_type)),
             stopped: false,
         };
         let now = self.request.time;
@@ -649,52 +664,26 @@ impl Session<'_> {
             return run.finish();
         }
 
-        // 3. Expiry.
-        if run.action(Check::Expiry) != ValidationAction::Skip {
-            let result = match signer.expiry {
-                Some(expiry) if now >= expiry => {
-                    Err(format!("digital signature has expired on {expiry}"))
-                }
-                Some(expiry) => Ok(Some(format!("expires {expiry}"))),
-                None => Ok(Some("no expiry".to_owned())),
-            };
-            run.outcome(Check::Expiry, result);
-            if run.stopped {
-                return run.finish();
+        // 3. Expiry. (Only revocation can be overridden to `skip`; a `skip` level never gets
+        // here.)
+        let result = match signer.expiry {
+            Some(expiry) if now >= expiry => {
+                Err(format!("digital signature has expired on {expiry}"))
             }
-        } else {
-            run.skip(Check::Expiry, "skipped by the trust policy");
+            Some(expiry) => Ok(Some(format!("expires {expiry}"))),
+            None => Ok(Some("no expiry".to_owned())),
+        };
+        run.outcome(Check::Expiry, result);
+        if run.stopped {
+            return run.finish();
         }
 
-        // 4. Authentic timestamp.
-        let tsa_chain = if run.action(Check::AuthenticTimestamp) != ValidationAction::Skip {
-            let (result, tsa) = self.authentic_timestamp(signer, now);
-            if let Some(t) = &tsa {
-                run.report.timestamp = Some(t.gen_time());
-            }
-            run.outcome(Check::AuthenticTimestamp, result);
-            if run.stopped {
-                return run.finish();
-            }
-            tsa
-        } else {
-            run.skip(Check::AuthenticTimestamp, "skipped by the trust policy");
-            None
-        };
-        // The TSA chain's revocation belongs to the timestamp check (§5.4 step 9): a revoked or
-        // unknown TSA chain fails the timestamp with its own action, even when the policy
-        // skips revocation of the signing chain.
-        if let Some(tsa) = &tsa_chain {
-            let (status, _) = check_chain(tsa.tsa_chain(), self.verifier.revocation, None, now);
-            if status != ChainRevocation::Ok {
-                run.outcome(
-                    Check::AuthenticTimestamp,
-                    Err(format!("timestamp authority chain: {status}")),
-                );
-                if run.stopped {
-                    return run.finish();
-                }
-            }
+        // 4. Authentic timestamp (including the TSA chain's revocation, §5.4 step 9).
+        let (result, timestamp) = self.authentic_timestamp(signer, now);
+        run.report.timestamp = timestamp;
+        run.outcome(Check::AuthenticTimestamp, result);
+        if run.stopped {
+            return run.finish();
         }
 
         // 5. Revocation of the signing chain.
@@ -776,7 +765,7 @@ impl Session<'_> {
         &self,
         signer: &SignerInfo,
         now: Timestamp,
-    ) -> (Result<Option<String>, String>, Option<VerifiedTimestamp>) {
+    ) -> (Result<Option<String>, String>, Option<Timestamp>) {
         let chain = &signer.certificate_chain;
         match signer.signing_scheme {
             SigningScheme::X509SigningAuthority => {
@@ -800,14 +789,12 @@ impl Session<'_> {
                 (Ok(Some(format!("authentic signing time {ast}"))), None)
             }
             SigningScheme::X509 => {
+                // Verifier::new checked that every named store exists, and stores are never
+                // empty, so "the policy names a tsa store" is "there are tsa roots".
                 let tsa_roots = self
                     .verifier
                     .certificates_of(self.policy, TrustStoreType::Tsa);
-                let has_tsa = self
-                    .policy
-                    .trust_stores()
-                    .iter()
-                    .any(|s| store_type(s) == TrustStoreType::Tsa);
+                let has_tsa = !tsa_roots.is_empty();
                 let any_expired = chain.iter().any(|c| c.not_after() < now);
                 let triggered = has_tsa
                     && match self.policy.signature_verification().verify_timestamp() {
@@ -851,9 +838,6 @@ impl Session<'_> {
                         None,
                     );
                 };
-                if tsa_roots.is_empty() {
-                    return (Err("no trusted TSA certificate".to_owned()), None);
-                }
                 let ts = match verify_timestamp(
                     token,
                     &signer.signature,
@@ -872,7 +856,7 @@ impl Session<'_> {
                                 c.subject(),
                                 c.not_before()
                             )),
-                            Some(ts),
+                            None,
                         );
                     }
                     if ts.latest() > c.not_after() {
@@ -883,12 +867,18 @@ impl Session<'_> {
                                 c.subject(),
                                 c.not_after()
                             )),
-                            Some(ts),
+                            None,
                         );
                     }
                 }
+                // The TSA chain's revocation belongs to this check, with its action, even when
+                // the policy skips revocation of the signing chain.
+                let (status, _) = check_chain(ts.tsa_chain(), self.verifier.revocation, None, now);
+                if status != ChainRevocation::Ok {
+                    return (Err(format!("timestamp authority chain: {status}")), None);
+                }
                 let detail = format!("timestamped at {}", ts.gen_time());
-                (Ok(Some(detail)), Some(ts))
+                (Ok(Some(detail)), Some(ts.gen_time()))
             }
         }
     }

@@ -266,3 +266,35 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn scope_with_a_tag_is_bad_usage() {
+    let layout = format!("{}:v1", example().join("layout").display());
+    let config = example().join("notation");
+    let (code, _, err) = notaryd(&[
+        "verify",
+        "--oci-layout",
+        &layout,
+        "--scope",
+        "registry.example/notaryd/hello:v1",
+        "--notation-config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("REGISTRY/REPOSITORY"), "{err}");
+}
+
+#[test]
+fn a_tag_listed_twice_resolves_to_the_last_entry_as_oras_does() {
+    use crate::common::layout::LayoutWriter;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut w = LayoutWriter::new(tmp.path());
+    let _first = w.image("v1", b"first");
+    let second = w.image("v1", b"second");
+    w.finish(None);
+    let limits = notaryd::verify::limits::Limits::default();
+    let layout = notaryd::layout::OciLayout::open(tmp.path(), &limits).unwrap();
+    let r =
+        notaryd::layout::LayoutReference::parse(&format!("{}:v1", tmp.path().display())).unwrap();
+    assert_eq!(layout.resolve(&r).unwrap().digest.as_str(), second.digest);
+}

@@ -951,3 +951,72 @@ fn signing_authority_ignores_timestamps_and_tsa_stores() {
     );
     case.run(&[jws.sign()]).unwrap();
 }
+
+#[test]
+fn malformed_scope_never_falls_back_to_the_global_statement() {
+    // A name with a tag, upper case or a trailing character would miss its own statement and
+    // match "*"; notation refuses such names, and so does the core.
+    use notaryd::verify::verifier::Start;
+    let chain = Chain::new(KeyKind::P256);
+    let exact = statement("strict", &["ca:acme"], json!(["*"]), json!({}));
+    let global = json!({"name": "everything-else", "registryScopes": ["*"], "signatureVerification": {"level": "skip"}});
+    let policy = doc(vec![exact, global]);
+    let store = store(&[(TrustStoreType::Ca, "acme", &chain.root.der)]);
+    let verifier = Verifier::new(&policy, &store, &NoRevocationData, Limits::default()).unwrap();
+    for scope in [
+        "registry.example/team/app:v1",
+        "Registry.example/Team/App",
+        "registry.example/team/app ",
+        "registry.example/team/app/",
+        "registry.example/team/app@sha256:00",
+        "",
+    ] {
+        let request = VerificationRequest {
+            scope: scope.into(),
+            target: target(),
+            user_metadata: Default::default(),
+            time: now(),
+        };
+        match verifier.begin(request) {
+            Ok(Start::Skipped(v)) => panic!(
+                "{scope:?} accepted without a signature by {:?}",
+                v.policy_name()
+            ),
+            Ok(Start::Verify(s)) => panic!("{scope:?} selected {:?}", s.policy().name()),
+            Err(r) => assert!(
+                matches!(r.reason, RejectReason::InvalidScope { .. }),
+                "{scope:?}: {:?}",
+                r.reason
+            ),
+        }
+    }
+}
+
+#[test]
+fn tsa_store_refuses_a_root_that_may_not_sign_certificates() {
+    let mut spec = CertSpec::ca("tsa root without keyCertSign", None);
+    spec.key_usage = KeyUsageSpec::Critical(vec![rcgen::KeyUsagePurpose::DigitalSignature]);
+    let root = TestCert::self_signed(spec, TestKey::cached(KeyKind::P256, 35));
+    let mut s = TrustStore::new();
+    assert!(
+        s.add_store(
+            TrustStoreType::Tsa,
+            "ts",
+            &[("r.der".into(), root.der.clone())]
+        )
+        .is_err()
+    );
+    // A self-signed end-entity certificate is no TSA root either.
+    let leaf = TestCert::self_signed(
+        CertSpec::code_signing("leaf"),
+        TestKey::cached(KeyKind::P256, 36),
+    );
+    assert!(
+        s.add_store(
+            TrustStoreType::Tsa,
+            "ts",
+            &[("l.der".into(), leaf.der.clone())]
+        )
+        .is_err()
+    );
+}

@@ -268,9 +268,14 @@ pub enum EnvelopeError {
     /// `crit` lacks a name it must list.
     #[error("crit does not list {0}")]
     CriticalHeaderNotListed(&'static str),
-    /// `crit` lists a name that is absent or may not be critical.
-    #[error("crit lists {0:?}, which is not present or may not be marked critical")]
+    /// `crit` lists a header that is not in the protected header.
+    #[error("crit lists {0:?}, which is not in the protected header")]
     CriticalHeaderNotPresent(String),
+    /// `crit` lists a header that may not be marked critical: one the format itself defines
+    /// (`alg`, `cty`, COSE labels 0–8) or a Notary attribute that is never critical
+    /// (`io.cncf.notary.signingTime`), as notation refuses it.
+    #[error("crit lists {0:?}, which may not be marked critical")]
+    CriticalHeaderNotAllowed(String),
     /// A present extended attribute is critical and notaryd cannot process it.
     #[error("unsupported critical attribute {0:?}")]
     UnknownCriticalAttribute(String),
@@ -334,8 +339,13 @@ pub enum EnvelopeError {
     #[error("certificate chain is invalid: {0}")]
     Chain(#[from] ChainError),
     /// The signature does not verify with the signing certificate's key.
-    #[error("signature does not verify with the signing certificate's key")]
-    SignatureInvalid,
+    #[error("{algorithm} signature does not verify with the key of signing certificate {signer:?}")]
+    SignatureInvalid {
+        /// The algorithm named by the header (already bound to the key).
+        algorithm: SignatureAlgorithm,
+        /// The signing certificate's subject.
+        signer: String,
+    },
 }
 
 /// Decodes an envelope WITHOUT verifying it (format rules only): for inspection. Use
@@ -412,7 +422,10 @@ fn verify_parsed(p: ParsedEnvelope, limits: &Limits) -> Result<VerifiedEnvelope,
         });
     }
     if !leaf_key.verify_notary(p.algorithm, &p.signed_bytes, &p.signature) {
-        return Err(EnvelopeError::SignatureInvalid);
+        return Err(EnvelopeError::SignatureInvalid {
+            algorithm: p.algorithm,
+            signer: chain[0].subject(),
+        });
     }
 
     let scheme = check_headers(&p)?;
@@ -480,6 +493,9 @@ fn check_headers(p: &ParsedEnvelope) -> Result<SigningScheme, EnvelopeError> {
             header::SIGNING_SCHEME => true,
             header::EXPIRY => p.expiry.is_some(),
             header::AUTHENTIC_SIGNING_TIME => p.authentic_signing_time.is_some(),
+            // Meaningful only next to a plugin name (refused above); alone it changes nothing,
+            // and notation accepts it as critical.
+            header::VERIFICATION_PLUGIN_MIN_VERSION => p.protected_names.iter().any(|n| n == name),
             _ => false,
         };
         if may_be_critical {
@@ -494,9 +510,12 @@ fn check_headers(p: &ParsedEnvelope) -> Result<SigningScheme, EnvelopeError> {
                 name.chars().take(200).collect(),
             ));
         }
-        return Err(EnvelopeError::CriticalHeaderNotPresent(
-            name.chars().take(200).collect(),
-        ));
+        let name = name.chars().take(200).collect();
+        return Err(if present {
+            EnvelopeError::CriticalHeaderNotAllowed(name)
+        } else {
+            EnvelopeError::CriticalHeaderNotPresent(name)
+        });
     }
 
     match scheme {
