@@ -3,8 +3,10 @@
 # cargo fmt --check, cargo clippy -D warnings, and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# docker-registry: the real registry (distribution 2.8) the registry tests start
+# (tests/common/registry.rs); they fail, never skip, without it.
 # shellcheck source=scripts/prereqs.sh
-. scripts/prereqs.sh
+. scripts/prereqs.sh docker-registry
 
 if [ -d ../shared/vectors ]; then
   echo "test.sh: conformance vectors found at ../shared/vectors"

@@ -39,3 +39,6 @@ mod cli;
 
 #[path = "it/robustness.rs"]
 mod robustness;
+
+#[path = "it/registry_harness.rs"]
+mod registry_harness;

@@ -44,6 +44,77 @@ impl Desc {
     }
 }
 
+/// Media types the layout and registry helpers write.
+pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const MEDIA_TYPE_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const MEDIA_TYPE_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const MEDIA_TYPE_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// The Notary signature artifact type (and the legacy signature config media type).
+pub const NOTARY_SIGNATURE: &str = "application/vnd.cncf.notary.signature";
+
+/// The config blob of a small test image for `os`/`architecture`.
+pub fn image_config(os: &str, architecture: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({"architecture": architecture, "os": os})).unwrap()
+}
+
+/// An image manifest over one config and one layer.
+pub fn image_manifest(config: &Desc, layer: &Desc) -> Vec<u8> {
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MEDIA_TYPE_MANIFEST,
+        "config": config.json(),
+        "layers": [layer.json()],
+    });
+    serde_json::to_vec(&manifest).unwrap()
+}
+
+/// The config blob (media type, bytes) of a signature manifest in `form`.
+pub fn signature_config(form: SignatureForm) -> (&'static str, &'static [u8]) {
+    match form {
+        SignatureForm::Legacy => (NOTARY_SIGNATURE, b"{}"),
+        SignatureForm::ArtifactType => (MEDIA_TYPE_EMPTY, b"{}"),
+    }
+}
+
+/// A Notary signature manifest in `form`: `config` from [`signature_config`], the envelope as
+/// its only layer, `subject` as its subject.
+pub fn signature_manifest(
+    subject: &Desc,
+    config: &Desc,
+    envelope: &Desc,
+    form: SignatureForm,
+) -> Vec<u8> {
+    let mut manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MEDIA_TYPE_MANIFEST,
+        "config": config.json(),
+        "layers": [envelope.json()],
+        "subject": subject.json(),
+        "annotations": {"io.cncf.notary.x509chain.thumbprint#S256": "[]"},
+    });
+    if form == SignatureForm::ArtifactType {
+        manifest["artifactType"] = json!(NOTARY_SIGNATURE);
+    }
+    serde_json::to_vec(&manifest).unwrap()
+}
+
+/// A referrers tag-schema index (an OCI index) listing `manifests`.
+pub fn referrers_index(manifests: &[Value]) -> Vec<u8> {
+    let referrers = json!({
+        "schemaVersion": 2,
+        "mediaType": MEDIA_TYPE_INDEX,
+        "manifests": manifests,
+    });
+    serde_json::to_vec(&referrers).unwrap()
+}
+
+/// The tag under which the referrers tag schema indexes the referrers of `digest`:
+/// `sha256:<hex>` becomes `sha256-<hex>`.
+pub fn referrers_tag(digest: &str) -> String {
+    digest.replace(':', "-")
+}
+
 impl LayoutWriter {
     /// A new empty layout at `root` (created).
     pub fn new(root: &Path) -> Self {
@@ -74,21 +145,9 @@ impl LayoutWriter {
 
     /// A small image (config + one layer) tagged `tag`; returns the manifest descriptor.
     pub fn image(&mut self, tag: &str, content: &[u8]) -> Desc {
-        let config = self.blob(
-            "application/vnd.oci.image.config.v1+json",
-            br#"{"architecture":"amd64","os":"linux"}"#,
-        );
-        let layer = self.blob("application/vnd.oci.image.layer.v1.tar", content);
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": config.json(),
-            "layers": [layer.json()],
-        });
-        let desc = self.blob(
-            "application/vnd.oci.image.manifest.v1+json",
-            &serde_json::to_vec(&manifest).unwrap(),
-        );
+        let config = self.blob(MEDIA_TYPE_IMAGE_CONFIG, &image_config("linux", "amd64"));
+        let layer = self.blob(MEDIA_TYPE_LAYER, content);
+        let desc = self.blob(MEDIA_TYPE_MANIFEST, &image_manifest(&config, &layer));
         let mut entry = desc.json();
         entry["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
         self.index.push(entry);
@@ -104,33 +163,14 @@ impl LayoutWriter {
         form: SignatureForm,
     ) -> Desc {
         let env = self.blob(envelope_media_type, envelope);
-        let (config, artifact_type) = match form {
-            SignatureForm::Legacy => (
-                self.blob("application/vnd.cncf.notary.signature", b"{}"),
-                None,
-            ),
-            SignatureForm::ArtifactType => (
-                self.blob("application/vnd.oci.empty.v1+json", b"{}"),
-                Some("application/vnd.cncf.notary.signature"),
-            ),
-        };
-        let mut manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": config.json(),
-            "layers": [env.json()],
-            "subject": subject.json(),
-            "annotations": {"io.cncf.notary.x509chain.thumbprint#S256": "[]"},
-        });
-        if let Some(t) = artifact_type {
-            manifest["artifactType"] = json!(t);
-        }
+        let (config_media_type, config_bytes) = signature_config(form);
+        let config = self.blob(config_media_type, config_bytes);
         let desc = self.blob(
-            "application/vnd.oci.image.manifest.v1+json",
-            &serde_json::to_vec(&manifest).unwrap(),
+            MEDIA_TYPE_MANIFEST,
+            &signature_manifest(subject, &config, &env, form),
         );
         let mut entry = desc.json();
-        entry["artifactType"] = json!("application/vnd.cncf.notary.signature");
+        entry["artifactType"] = json!(NOTARY_SIGNATURE);
         self.signatures.push(entry);
         desc
     }
@@ -140,21 +180,14 @@ impl LayoutWriter {
         if let Some(subject) = subject
             && !self.signatures.is_empty()
         {
-            let referrers = json!({
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.index.v1+json",
-                "manifests": self.signatures,
-            });
-            let desc = self.blob(
-                "application/vnd.oci.image.index.v1+json",
-                &serde_json::to_vec(&referrers).unwrap(),
-            );
+            let desc = self.blob(MEDIA_TYPE_INDEX, &referrers_index(&self.signatures));
             let mut entry = desc.json();
             entry["annotations"] =
-                json!({"org.opencontainers.image.ref.name": subject.digest.replace(':', "-")});
+                json!({"org.opencontainers.image.ref.name": referrers_tag(&subject.digest)});
             self.index.push(entry);
         }
-        let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": self.index});
+        let index =
+            json!({"schemaVersion": 2, "mediaType": MEDIA_TYPE_INDEX, "manifests": self.index});
         std::fs::write(
             self.root.join("index.json"),
             serde_json::to_vec_pretty(&index).unwrap(),

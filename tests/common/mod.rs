@@ -1,10 +1,12 @@
 //! Test helpers shared by the integration tests, the benchmarks and the example generator:
 //! a PKI made at test time, test-only signers for JWS and COSE envelopes, a test RFC 3161
-//! timestamp authority (`tsa`), and an OCI layout writer.
+//! timestamp authority (`tsa`), an OCI layout writer, and a real registry with push helpers
+//! (`registry`).
 #![allow(dead_code)]
 
 pub mod cose;
 pub mod jws;
 pub mod layout;
 pub mod pki;
+pub mod registry;
 pub mod tsa;
