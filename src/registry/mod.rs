@@ -1,9 +1,15 @@
-//! Reaching OCI registries the way containerd and notation do: hosts and mirrors from
-//! containerd's hosts directory, credentials from docker's configuration, authentication,
-//! TLS, deadlines and retries — and, on top, finding an artifact's signatures.
+//! Reaching OCI registries the way containerd and notation do, and finding an artifact's
+//! signatures there.
+//!
+//! - Before the first request: where to connect and how (containerd's hosts directory,
+//!   [`hosts`]) and with which credentials (docker's `config.json`, credential helpers, or
+//!   credentials given on the command line, [`credentials`]). Local configuration only.
+//! - The HTTP side: authentication ([`auth`]), TLS, deadlines, retries and content checks
+//!   ([`client`]), and signature discovery feeding the verification core ([`discovery`]).
 
 pub mod auth;
 pub mod client;
 pub mod credentials;
 pub mod discovery;
 pub mod error;
+pub mod hosts;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notaryd::registry::client::{ClientOptions, Endpoint, RegistryClient};
-use notaryd::registry::credentials::{Credential, StaticCredentials};
+use notaryd::registry::credentials::{
+    Credential, CredentialSource, NoCredentials, StaticCredentials,
+};
 use notaryd::registry::discovery::{
     Platform, PlatformSignatures, RegistryRequest, RegistryVerification, Target, verify_in_registry,
 };
@@ -91,10 +93,11 @@ fn request(scope_host: &str, target: Target) -> RegistryRequest {
 }
 
 fn client(credential: Option<Credential>) -> RegistryClient {
-    RegistryClient::new(
-        ClientOptions::default(),
-        Arc::new(StaticCredentials(credential)),
-    )
+    let source: Arc<dyn CredentialSource> = match credential {
+        Some(c) => Arc::new(StaticCredentials::new(c)),
+        None => Arc::new(NoCredentials),
+    };
+    RegistryClient::new(ClientOptions::default(), source)
 }
 
 async fn run(
