@@ -7,8 +7,21 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::layout::{LayoutError, LayoutReference, OciLayout};
 use crate::notation_config::{self, ConfigError};
+use crate::reference::Reference;
+use crate::registry::client::{ClientOptions, RegistryClient};
+use crate::registry::credentials::{
+    Credential, CredentialChain, CredentialSource, DockerConfig, StaticCredentials,
+};
+use crate::registry::discovery::{
+    Platform, PlatformSignatures, RegistryRequest, Target, verify_in_registry,
+};
+use crate::registry::endpoints::endpoints_for;
+use crate::registry::error::RegistryError;
 use crate::verify::descriptor::Descriptor;
 use crate::verify::limits::Limits;
 use crate::verify::policy::VerificationLevel;
@@ -62,13 +75,19 @@ pub enum OutputFormat {
 /// Arguments of `notaryd verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// An OCI image layout and the image in it: DIR:TAG or DIR@DIGEST.
-    #[arg(long, value_name = "DIR:TAG|DIR@DIGEST")]
-    pub oci_layout: String,
+    /// The image to verify in its registry: REGISTRY/REPO[:TAG][@DIGEST] (normalised as
+    /// containerd does: docker.io/library/... and the tag latest are implied).
+    #[arg(value_name = "REFERENCE", required_unless_present = "oci_layout", conflicts_with_all = ["oci_layout", "scope"])]
+    pub reference: Option<String>,
 
-    /// The registry/repository the trust policy's registryScopes are matched against.
+    /// Verify an image in an OCI image layout instead: DIR:TAG or DIR@DIGEST (needs --scope).
+    #[arg(long, value_name = "DIR:TAG|DIR@DIGEST", requires = "scope")]
+    pub oci_layout: Option<String>,
+
+    /// With --oci-layout: the registry/repository the trust policy's registryScopes are
+    /// matched against. (For a registry reference the scope is the reference's own name.)
     #[arg(long, value_name = "REGISTRY/REPO")]
-    pub scope: String,
+    pub scope: Option<String>,
 
     /// A notation configuration directory holding trustpolicy(.oci).json and truststore/.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG_DIR)]
@@ -92,9 +111,87 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_signatures: u32,
 
+    /// containerd's hosts directory: mirrors, TLS and plain-HTTP settings per registry.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_HOSTS_DIR)]
+    pub hosts_dir: PathBuf,
+
+    /// Contact the registry over plain HTTP when the hosts directory configures nothing for it.
+    #[arg(long)]
+    pub plain_http: bool,
+
+    /// Registry user name; the password is read from standard input (--password-stdin).
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub username: Option<String>,
+
+    /// Read the registry password (or identity token) for --username from standard input.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+
+    /// docker's config.json for credentials (default: $DOCKER_CONFIG/config.json, else
+    /// ~/.docker/config.json).
+    #[arg(long, value_name = "FILE")]
+    pub docker_config: Option<PathBuf>,
+
+    /// For a multi-platform image: verify the index the reference resolves to, this node's
+    /// platform manifest instead, or both.
+    #[arg(long, value_enum, default_value_t = PlatformSignatures::Index)]
+    pub platform_signatures: PlatformSignatures,
+
+    /// The platform for --platform-signatures platform|both (default: this machine's).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
+    pub platform: Option<Platform>,
+
+    /// Deadline for the whole verification, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Deadline for one HTTP request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+
+    /// Deadline for one TCP/TLS connect, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub connect_timeout: u64,
+
     /// Report format.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+impl VerifyArgs {
+    /// Arguments for verifying `oci_layout` under `scope`, everything else at its default.
+    pub fn for_layout(oci_layout: &str, scope: &str, notation_config: PathBuf) -> Self {
+        Self::parse_from(["verify", "--oci-layout", oci_layout, "--scope", scope])
+            .with_notation_config(notation_config)
+    }
+
+    /// Arguments for verifying the registry `reference`, everything else at its default.
+    pub fn for_reference(reference: &str, notation_config: PathBuf) -> Self {
+        Self::parse_from(["verify", reference]).with_notation_config(notation_config)
+    }
+
+    fn with_notation_config(mut self, dir: PathBuf) -> Self {
+        self.notation_config = dir;
+        self
+    }
+
+    fn parse_from<const N: usize>(args: [&str; N]) -> Self {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: VerifyArgs,
+        }
+        let mut full = vec!["notaryd"];
+        full.extend(args.iter().skip(1));
+        Wrapper::parse_from(full).args
+    }
+}
+
+/// Where containerd keeps per-registry host configuration.
+pub const DEFAULT_HOSTS_DIR: &str = "/etc/containerd/certs.d";
+
+fn parse_platform(s: &str) -> Result<Platform, String> {
+    Platform::parse(s).ok_or_else(|| format!("{s:?} is not OS/ARCH[/VARIANT]"))
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -119,6 +216,9 @@ pub enum VerifyCommandError {
     /// The artifact or its signatures could not be read.
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    /// The registry could not be reached or did not answer usefully.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 }
 
 impl VerifyCommandError {
@@ -128,6 +228,8 @@ impl VerifyCommandError {
             Self::Config(_) | Self::MissingStore(_) | Self::Usage(_) => EXIT_USAGE,
             Self::Layout(LayoutError::BadReference(_)) => EXIT_USAGE,
             Self::Layout(_) => EXIT_UNREADABLE,
+            Self::Registry(RegistryError::Config(_)) => EXIT_USAGE,
+            Self::Registry(_) => EXIT_UNREADABLE,
         }
     }
 }
@@ -138,14 +240,21 @@ pub struct VerifyOutcome {
     pub reference: String,
     /// Accepted or rejected.
     pub result: Result<Verified, Rejected>,
+    /// For a multi-platform image verified with `--platform-signatures both`: the verdict for
+    /// this node's platform manifest (`result` is the index's).
+    pub platform: Option<Result<Verified, Rejected>>,
     /// Configuration choices worth a warning (printed on stderr by the command).
     pub warnings: Vec<String>,
+    /// For registry references: the host that served the artifact.
+    pub resolved_by: Option<String>,
+    /// For registry references: HTTP requests made.
+    pub http_requests: Option<usize>,
 }
 
 impl VerifyOutcome {
     /// The documented exit code.
     pub fn exit_code(&self) -> u8 {
-        if self.result.is_ok() {
+        if self.result.is_ok() && self.platform.as_ref().is_none_or(Result::is_ok) {
             EXIT_ACCEPTED
         } else {
             EXIT_REJECTED
@@ -153,8 +262,15 @@ impl VerifyOutcome {
     }
 }
 
-/// Runs `notaryd verify` against an OCI layout at verification time `now`.
-pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, VerifyCommandError> {
+/// The trust policy, trust stores and warnings, loaded once for a command.
+struct Loaded {
+    policy: crate::verify::policy::TrustPolicyDocument,
+    trust_store: crate::verify::trust_store::TrustStore,
+    limits: Limits,
+    warnings: Vec<String>,
+}
+
+fn load(args: &VerifyArgs) -> Result<Loaded, VerifyCommandError> {
     let policy_path = match &args.trust_policy {
         Some(p) => p.clone(),
         None => notation_config::find_policy_file(&args.notation_config)?,
@@ -181,13 +297,39 @@ pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, Verify
         max_signature_attempts: args.max_signatures as usize,
         ..Limits::default()
     };
-    let revocation = NoRevocationData;
-    let verifier = Verifier::new(&policy, &trust_store, &revocation, limits.clone())?;
+    Ok(Loaded {
+        policy,
+        trust_store,
+        limits,
+        warnings,
+    })
+}
 
-    let reference = LayoutReference::parse(&args.oci_layout)?;
-    let layout = OciLayout::open(reference.dir(), &limits)?;
+/// Runs `notaryd verify --oci-layout` at verification time `now`.
+pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, VerifyCommandError> {
+    let Some(layout_ref) = &args.oci_layout else {
+        return Err(VerifyCommandError::Usage(
+            "give a REFERENCE or --oci-layout".into(),
+        ));
+    };
+    let Some(scope) = args.scope.clone() else {
+        return Err(VerifyCommandError::Usage(
+            "--oci-layout needs --scope REGISTRY/REPOSITORY".into(),
+        ));
+    };
+    let loaded = load(args)?;
+    let limits = &loaded.limits;
+    let revocation = NoRevocationData;
+    let verifier = Verifier::new(
+        &loaded.policy,
+        &loaded.trust_store,
+        &revocation,
+        limits.clone(),
+    )?;
+
+    let reference = LayoutReference::parse(layout_ref)?;
+    let layout = OciLayout::open(reference.dir(), limits)?;
     let target = layout.resolve(&reference)?;
-    let scope = args.scope.clone();
     if let Err(problem) = crate::verify::policy::check_scope(&scope) {
         return Err(VerifyCommandError::Usage(format!(
             "--scope {scope:?} is not REGISTRY/REPOSITORY (no tag or digest): {problem}"
@@ -231,17 +373,102 @@ pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, Verify
         }
     };
     Ok(VerifyOutcome {
-        reference: args.oci_layout.clone(),
+        reference: layout_ref.clone(),
         result,
-        warnings,
+        platform: None,
+        warnings: loaded.warnings,
+        resolved_by: None,
+        http_requests: None,
     })
 }
 
-/// The JSON report.
+/// Runs `notaryd verify REFERENCE` against the reference's registry at time `now`.
+/// `password` is what `--password-stdin` read.
+pub async fn verify_registry(
+    args: &VerifyArgs,
+    password: Option<String>,
+    now: Timestamp,
+) -> Result<VerifyOutcome, VerifyCommandError> {
+    let Some(text) = &args.reference else {
+        return Err(VerifyCommandError::Usage(
+            "give a REFERENCE or --oci-layout".into(),
+        ));
+    };
+    let reference = Reference::parse(text).map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
+    let loaded = load(args)?;
+    let revocation = NoRevocationData;
+    let verifier = Verifier::new(
+        &loaded.policy,
+        &loaded.trust_store,
+        &revocation,
+        loaded.limits.clone(),
+    )?;
+
+    let endpoints = endpoints_for(&args.hosts_dir, reference.registry(), args.plain_http)?;
+    let mut sources: Vec<Box<dyn CredentialSource>> = Vec::new();
+    if let (Some(user), Some(secret)) = (&args.username, password) {
+        // Offered to the registry named by the reference only, never to a mirror.
+        sources.push(Box::new(StaticCredentials::for_registries(
+            Credential::Basic {
+                username: user.clone(),
+                password: secret,
+            },
+            [
+                reference.registry().to_owned(),
+                reference.api_host().to_owned(),
+            ],
+        )));
+    }
+    let docker = match &args.docker_config {
+        Some(path) => DockerConfig::load(path),
+        None => DockerConfig::load_default(),
+    }
+    .map_err(|e| VerifyCommandError::Usage(format!("docker config: {e}")))?;
+    sources.push(Box::new(docker));
+    let client = RegistryClient::new(
+        ClientOptions {
+            connect_timeout: Duration::from_secs(args.connect_timeout),
+            request_timeout: Duration::from_secs(args.request_timeout),
+            ..ClientOptions::default()
+        },
+        Arc::new(CredentialChain::new(sources)),
+    );
+    let request = RegistryRequest {
+        repository: reference.repository().to_owned(),
+        target: match (reference.digest(), reference.tag()) {
+            (Some(d), _) => Target::Digest(d.clone()),
+            (None, Some(t)) => Target::Tag(t.to_owned()),
+            (None, None) => Target::Tag("latest".to_owned()),
+        },
+        scope: reference.scope(),
+        user_metadata: args.user_metadata.iter().cloned().collect(),
+        time: now,
+        platform_signatures: args.platform_signatures,
+        platform: args.platform.clone().unwrap_or_else(Platform::host),
+        total_timeout: Duration::from_secs(args.timeout),
+    };
+    let verification = verify_in_registry(&client, &verifier, &endpoints, &request).await?;
+    let (result, platform) = match (verification.artifact, verification.platform) {
+        (Some(a), p) => (a, p),
+        (None, Some(p)) => (p, None),
+        (None, None) => {
+            return Err(VerifyCommandError::Usage("nothing was verified".into()));
+        }
+    };
+    Ok(VerifyOutcome {
+        reference: reference.to_string(),
+        result,
+        platform,
+        warnings: loaded.warnings,
+        resolved_by: Some(verification.resolved_by),
+        http_requests: Some(client.requests_made()),
+    })
+}
+
+/// The JSON report of one verdict.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonReport<'a> {
-    reference: &'a str,
+struct JsonVerdict<'a> {
     verdict: &'static str,
     scope: &'a str,
     artifact: &'a Descriptor,
@@ -255,58 +482,93 @@ struct JsonReport<'a> {
     signatures: &'a [SignatureReport],
 }
 
+/// The JSON report.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    reference: &'a str,
+    #[serde(flatten)]
+    verdict: JsonVerdict<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<JsonVerdict<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_requests: Option<usize>,
+}
+
+fn json_verdict(result: &Result<Verified, Rejected>) -> JsonVerdict<'_> {
+    match result {
+        Ok(v) => JsonVerdict {
+            verdict: if v.is_skipped() {
+                "skipped"
+            } else {
+                "accepted"
+            },
+            scope: v.scope(),
+            artifact: v.target(),
+            trust_policy: Some(v.policy_name()),
+            level: Some(v.level().as_str()),
+            fully_trusted: v.is_fully_trusted(),
+            reason: None,
+            message: None,
+            signatures: v.reports(),
+        },
+        Err(r) => JsonVerdict {
+            verdict: "rejected",
+            scope: &r.scope,
+            artifact: &r.target,
+            trust_policy: r.policy_name.as_deref(),
+            level: None,
+            fully_trusted: false,
+            reason: Some(&r.reason),
+            message: Some(r.to_string()),
+            signatures: &r.reports,
+        },
+    }
+}
+
 /// Renders the report in the requested format.
 pub fn render(outcome: &VerifyOutcome, format: OutputFormat) -> String {
     match format {
         OutputFormat::Json => {
-            let report = match &outcome.result {
-                Ok(v) => JsonReport {
-                    reference: &outcome.reference,
-                    verdict: if v.is_skipped() {
-                        "skipped"
-                    } else {
-                        "accepted"
-                    },
-                    scope: v.scope(),
-                    artifact: v.target(),
-                    trust_policy: Some(v.policy_name()),
-                    level: Some(v.level().as_str()),
-                    fully_trusted: v.is_fully_trusted(),
-                    reason: None,
-                    message: None,
-                    signatures: v.reports(),
-                },
-                Err(r) => JsonReport {
-                    reference: &outcome.reference,
-                    verdict: "rejected",
-                    scope: &r.scope,
-                    artifact: &r.target,
-                    trust_policy: r.policy_name.as_deref(),
-                    level: None,
-                    fully_trusted: false,
-                    reason: Some(&r.reason),
-                    message: Some(r.to_string()),
-                    signatures: &r.reports,
-                },
+            let report = JsonReport {
+                reference: &outcome.reference,
+                verdict: json_verdict(&outcome.result),
+                platform: outcome.platform.as_ref().map(json_verdict),
+                resolved_by: outcome.resolved_by.as_deref(),
+                http_requests: outcome.http_requests,
             };
             let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
             s.push('\n');
             s
         }
-        OutputFormat::Text => render_text(outcome),
+        OutputFormat::Text => {
+            let mut s = render_text(&outcome.reference, &outcome.result);
+            if let Some(p) = &outcome.platform {
+                s.push_str(&render_text(
+                    &format!("{} (this node's platform manifest)", outcome.reference),
+                    p,
+                ));
+            }
+            if let (Some(host), Some(n)) = (&outcome.resolved_by, outcome.http_requests) {
+                let _ = writeln!(s, "  served by {host}; {n} HTTP requests");
+            }
+            s
+        }
     }
 }
 
-fn render_text(outcome: &VerifyOutcome) -> String {
+fn render_text(reference: &str, result: &Result<Verified, Rejected>) -> String {
     let mut s = String::new();
-    let (reports, accepted_index) = match &outcome.result {
+    let (reports, accepted_index) = match result {
         Ok(v) => {
             let t = v.target();
             if v.is_skipped() {
                 let _ = writeln!(
                     s,
                     "SKIPPED {} ({} {}): trust policy {:?} has level skip, no signature was verified",
-                    outcome.reference,
+                    reference,
                     t.digest,
                     t.media_type,
                     v.policy_name()
@@ -321,7 +583,7 @@ fn render_text(outcome: &VerifyOutcome) -> String {
             let _ = writeln!(
                 s,
                 "ACCEPTED {} {} ({}, {} bytes){trust}",
-                outcome.reference, t.digest, t.media_type, t.size
+                reference, t.digest, t.media_type, t.size
             );
             let _ = writeln!(
                 s,
@@ -334,7 +596,7 @@ fn render_text(outcome: &VerifyOutcome) -> String {
             (v.reports(), idx)
         }
         Err(r) => {
-            let _ = writeln!(s, "REJECTED {}: {r}", outcome.reference);
+            let _ = writeln!(s, "REJECTED {}: {r}", reference);
             if let Some(p) = &r.policy_name {
                 let _ = writeln!(s, "  trust policy {p:?} for scope {}", r.scope);
             }

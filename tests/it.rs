@@ -45,3 +45,6 @@ mod registry_harness;
 
 #[path = "it/registry_e2e.rs"]
 mod registry_e2e;
+
+#[path = "it/registry_cli.rs"]
+mod registry_cli;

@@ -39,7 +39,7 @@ impl Target {
 }
 
 /// For a multi-platform image (an index), which manifests must carry a valid signature.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "camelCase")]
 pub enum PlatformSignatures {
     /// The digest the reference resolves to (the index): what notation verifies and what

@@ -11,5 +11,6 @@ pub mod auth;
 pub mod client;
 pub mod credentials;
 pub mod discovery;
+pub mod endpoints;
 pub mod error;
 pub mod hosts;

@@ -122,16 +122,11 @@ fn run_layout(v: &Path, layout: &str, policy: &str, cert: &str, expect: Expect) 
     let layout_dir = v
         .join("notation/test/e2e/testdata/registry/oci_layout")
         .join(layout);
-    let args = VerifyArgs {
-        oci_layout: format!("{}:v1", layout_dir.display()),
-        scope: "localhost:5000/e2e".into(),
-        notation_config: config.path().to_owned(),
-        trust_policy: None,
-        trust_store: None,
-        user_metadata: Vec::new(),
-        max_signatures: 100,
-        output: OutputFormat::Text,
-    };
+    let args = VerifyArgs::for_layout(
+        &format!("{}:v1", layout_dir.display()),
+        "localhost:5000/e2e",
+        config.path().to_owned(),
+    );
     let case = format!("{layout} + {policy} + {cert}");
     let outcome = notaryd::cli::verify(&args, now());
     match (expect, outcome) {

@@ -1169,16 +1169,11 @@ impl LayoutFixture {
     }
 
     fn args(&self) -> VerifyArgs {
-        VerifyArgs {
-            oci_layout: format!("{}:v1", self.layout.display()),
-            scope: SCOPE.into(),
-            notation_config: self.config.clone(),
-            trust_policy: None,
-            trust_store: None,
-            user_metadata: Vec::new(),
-            max_signatures: 100,
-            output: OutputFormat::Text,
-        }
+        VerifyArgs::for_layout(
+            &format!("{}:v1", self.layout.display()),
+            SCOPE,
+            self.config.clone(),
+        )
     }
 
     fn blob(&self, d: &Desc) -> PathBuf {
@@ -1249,7 +1244,7 @@ fn the_layout_fixture_verifies() {
     let fx = LayoutFixture::new();
     assert!(matches!(fx.run(), Verdict::Accepted));
     let mut by_digest = fx.args();
-    by_digest.oci_layout = format!("{}@{}", fx.layout.display(), fx.image.digest);
+    by_digest.oci_layout = Some(format!("{}@{}", fx.layout.display(), fx.image.digest));
     assert!(matches!(fx.run_with(&by_digest), Verdict::Accepted));
 }
 

@@ -1,0 +1,275 @@
+//! `notaryd verify REGISTRY/REPO:TAG` as an operator runs it: the real binary against a real
+//! registry, with credentials from --password-stdin or docker's config.json and mirrors from
+//! a containerd hosts directory.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+
+use crate::common::jws::{Jws, payload_for};
+use crate::common::layout::{Desc, SignatureForm};
+use crate::common::pki::{Chain, KeyKind};
+use crate::common::registry::{RegistryOptions, TestRegistry};
+
+const REPO: &str = "team/app";
+
+/// A notation configuration trusting `chain` for `scope`.
+fn notation_config(dir: &Path, chain: &Chain, scope: &str) {
+    let store = dir.join("truststore/x509/ca/acme");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join("root.pem"), chain.root.pem()).unwrap();
+    let policy = serde_json::json!({"version": "1.0", "trustPolicies": [{
+        "name": "cli", "registryScopes": [scope],
+        "signatureVerification": {"level": "strict"},
+        "trustStores": ["ca:acme"], "trustedIdentities": ["*"],
+    }]});
+    std::fs::write(dir.join("trustpolicy.json"), policy.to_string()).unwrap();
+}
+
+fn signed_image(reg: &TestRegistry, chain: &Chain) -> Desc {
+    let image = reg.image(REPO, "v1", b"layer");
+    let jws = Jws::new(
+        chain,
+        payload_for(&image.media_type, &image.digest, image.size, &[]),
+    )
+    .sign();
+    reg.sign(
+        REPO,
+        &image,
+        "application/jose+json",
+        &jws,
+        SignatureForm::Legacy,
+    );
+    image
+}
+
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+fn notaryd(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_notaryd"));
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // An empty docker config unless a test gives one: the machine's own must not leak in.
+        .env("DOCKER_CONFIG", "/nonexistent-notaryd-test");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn signed_image_in_a_plain_http_registry_is_accepted() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let chain = Chain::new(KeyKind::P256);
+    let image = signed_image(&reg, &chain);
+    let cfg = tempfile::tempdir().unwrap();
+    notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
+    let reference = format!("{}/{REPO}:v1", reg.host());
+    let config = cfg.path().to_str().unwrap();
+    let r = notaryd(
+        &[
+            "verify",
+            &reference,
+            "--plain-http",
+            "--notation-config",
+            config,
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.starts_with("ACCEPTED"), "{}", r.out);
+    assert!(r.out.contains(&image.digest), "{}", r.out);
+    assert!(
+        r.out
+            .contains(&format!("served by {}; 5 HTTP requests", reg.host())),
+        "{}",
+        r.out
+    );
+
+    let r = notaryd(
+        &[
+            "verify",
+            &reference,
+            "--plain-http",
+            "--notation-config",
+            config,
+            "-o",
+            "json",
+        ],
+        None,
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(v["verdict"], "accepted");
+    assert_eq!(v["httpRequests"], 5);
+    assert_eq!(v["artifact"]["digest"], image.digest.as_str());
+}
+
+#[test]
+fn unsigned_image_exits_1_and_registry_down_exits_3() {
+    let mut reg = TestRegistry::start(RegistryOptions::anonymous());
+    let chain = Chain::new(KeyKind::P256);
+    reg.image(REPO, "v1", b"layer");
+    let cfg = tempfile::tempdir().unwrap();
+    notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
+    let reference = format!("{}/{REPO}:v1", reg.host());
+    let config = cfg.path().to_str().unwrap();
+    let r = notaryd(
+        &[
+            "verify",
+            &reference,
+            "--plain-http",
+            "--notation-config",
+            config,
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    assert!(r.out.contains("no signature"), "{}", r.out);
+    reg.stop();
+    let r = notaryd(
+        &[
+            "verify",
+            &reference,
+            "--plain-http",
+            "--notation-config",
+            config,
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}{}", r.out, r.err);
+    assert!(r.err.contains("unreachable"), "{}", r.err);
+}
+
+#[test]
+fn credentials_from_password_stdin_and_from_docker_config() {
+    let reg = TestRegistry::start(RegistryOptions::basic("alice", "s3cret"));
+    let chain = Chain::new(KeyKind::P256);
+    signed_image(&reg, &chain);
+    let cfg = tempfile::tempdir().unwrap();
+    notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
+    let reference = format!("{}/{REPO}:v1", reg.host());
+    let config = cfg.path().to_str().unwrap();
+    let base = [
+        "verify",
+        reference.as_str(),
+        "--plain-http",
+        "--notation-config",
+        config,
+    ];
+
+    let anonymous = notaryd(&base, None, &[]);
+    assert_eq!(anonymous.code, 3, "{}", anonymous.err);
+    assert!(
+        anonymous.err.contains("refused access"),
+        "{}",
+        anonymous.err
+    );
+
+    let mut with_user = base.to_vec();
+    with_user.extend(["--username", "alice", "--password-stdin"]);
+    let r = notaryd(&with_user, Some("s3cret\n"), &[]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+
+    let docker = tempfile::tempdir().unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cret");
+    std::fs::write(
+        docker.path().join("config.json"),
+        serde_json::json!({"auths": {reg.host(): {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    let r = notaryd(
+        &base,
+        None,
+        &[("DOCKER_CONFIG", docker.path().to_str().unwrap())],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+}
+
+#[test]
+fn mirror_from_the_hosts_directory_serves_the_image_and_upstream_the_signatures() {
+    let upstream = TestRegistry::start(RegistryOptions::anonymous());
+    let mirror = TestRegistry::start(RegistryOptions::anonymous());
+    let chain = Chain::new(KeyKind::P256);
+    let image = signed_image(&upstream, &chain);
+    assert_eq!(mirror.image(REPO, "v1", b"layer").digest, image.digest);
+    let cfg = tempfile::tempdir().unwrap();
+    notation_config(cfg.path(), &chain, &format!("{}/{REPO}", upstream.host()));
+    let hosts = tempfile::tempdir().unwrap();
+    let dir = hosts.path().join(upstream.host());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!(
+            "server = \"http://{up}\"\n\n[host.\"http://{m}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            up = upstream.host(),
+            m = mirror.host()
+        ),
+    )
+    .unwrap();
+    let reference = format!("{}/{REPO}:v1", upstream.host());
+    let r = notaryd(
+        &[
+            "verify",
+            &reference,
+            "--hosts-dir",
+            hosts.path().to_str().unwrap(),
+            "--notation-config",
+            cfg.path().to_str().unwrap(),
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out.contains(&format!("served by {}", mirror.host())),
+        "{}",
+        r.out
+    );
+}
+
+#[test]
+fn bad_reference_is_bad_usage() {
+    let r = notaryd(
+        &[
+            "verify",
+            "Registry.Example/UPPER:v1",
+            "--notation-config",
+            "/nonexistent",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.err.contains("invalid image reference"), "{}", r.err);
+    let r = notaryd(&["verify", "a/b:v1", "--oci-layout", "x:v1"], None, &[]);
+    assert_eq!(r.code, 2);
+    let r = notaryd(&["verify", "a/b:v1", "--scope", "a/b"], None, &[]);
+    assert_eq!(r.code, 2);
+}
