@@ -42,3 +42,6 @@ mod robustness;
 
 #[path = "it/registry_harness.rs"]
 mod registry_harness;
+
+#[path = "it/registry_referrers.rs"]
+mod registry_referrers;
