@@ -36,12 +36,32 @@ fn main() {
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let kind = KeyKind::Rsa3072;
     let root = TestCert::self_signed(CertSpec::ca("bench root", Some(1)), TestKey::generate(kind));
-    let intermediate = root.issue(CertSpec::ca("bench intermediate", Some(0)), TestKey::generate(kind));
-    let leaf = intermediate.issue(CertSpec::code_signing("bench signer"), TestKey::generate(kind));
-    let chain = Chain { root, intermediate, leaf };
+    let intermediate = root.issue(
+        CertSpec::ca("bench intermediate", Some(0)),
+        TestKey::generate(kind),
+    );
+    let leaf = intermediate.issue(
+        CertSpec::code_signing("bench signer"),
+        TestKey::generate(kind),
+    );
+    let chain = Chain {
+        root,
+        intermediate,
+        leaf,
+    };
     let image = reg.image(REPO, "v1", b"benchmark layer");
-    let jws = Jws::new(&chain, payload_for(&image.media_type, &image.digest, image.size, &[])).sign();
-    reg.sign(REPO, &image, "application/jose+json", &jws, SignatureForm::Legacy);
+    let jws = Jws::new(
+        &chain,
+        payload_for(&image.media_type, &image.digest, image.size, &[]),
+    )
+    .sign();
+    reg.sign(
+        REPO,
+        &image,
+        "application/jose+json",
+        &jws,
+        SignatureForm::Legacy,
+    );
 
     let cfg = tempfile::tempdir().unwrap();
     let store = cfg.path().join("truststore/x509/ca/bench");
@@ -69,7 +89,11 @@ fn main() {
             cmd.args(["-o", "json"]);
         }
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let report: serde_json::Value = serde_json::from_slice(&run(true)).unwrap();

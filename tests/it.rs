@@ -48,3 +48,6 @@ mod registry_e2e;
 
 #[path = "it/registry_cli.rs"]
 mod registry_cli;
+
+#[path = "it/registry_referrers.rs"]
+mod registry_referrers;

@@ -20,11 +20,14 @@ use super::error::RegistryError;
 use crate::oci;
 use crate::verify::descriptor::{Digest, hex};
 
-/// Media types accepted when fetching a manifest by tag or digest.
+/// Media types accepted when fetching a manifest by tag or digest: oras-go's default list,
+/// which includes the pre-1.1 OCI artifact manifest that notation-go still accepts for
+/// signatures (registries that honour `Accept` serve it only when it is named).
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
 application/vnd.oci.image.index.v1+json, \
 application/vnd.docker.distribution.manifest.v2+json, \
-application/vnd.docker.distribution.manifest.list.v2+json";
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.oci.artifact.manifest.v1+json";
 
 /// Largest token-service answer read. Real answers are a few KiB (a JWT and some fields).
 const MAX_TOKEN_RESPONSE_BYTES: u64 = 64 * 1024;
@@ -465,7 +468,10 @@ impl RegistryClient {
                 },
             );
         }
-        let body = read_limited(response, MAX_TOKEN_RESPONSE_BYTES, realm).await?;
+        let body = read_limited(response, MAX_TOKEN_RESPONSE_BYTES, realm, |e| {
+            transport_error(&token_ep, realm, e, self.options.request_timeout)
+        })
+        .await?;
         let parsed: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| token_error(format!("answer is not a token document: {e}")))?;
         parsed
@@ -511,7 +517,10 @@ impl RegistryClient {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
         let asked = Digest::parse(reference).ok();
-        let bytes = read_limited(response, max, &url).await?;
+        let bytes = read_limited(response, max, &url, |e| {
+            transport_error(ep, &url, e, self.options.request_timeout)
+        })
+        .await?;
         let digest = match asked.as_ref().or(announced.as_ref()) {
             Some(d) => d.clone(),
             None => Digest::sha256_of(&bytes),
@@ -596,7 +605,10 @@ impl RegistryClient {
         if !status.is_success() {
             return Err(status_error("GET", &url, response).await);
         }
-        let bytes = read_limited(response, size, &url).await?;
+        let bytes = read_limited(response, size, &url, |e| {
+            transport_error(ep, &url, e, self.options.request_timeout)
+        })
+        .await?;
         if bytes.len() as u64 != size {
             return Err(RegistryError::Protocol {
                 url,
@@ -677,7 +689,10 @@ impl RegistryClient {
             .flat_map(|v| v.split(','))
             .any(|f| f.trim() == "artifactType");
         let next = next_link(response.headers(), &url, ep)?;
-        let bytes = read_limited(response, max, &url).await?;
+        let bytes = read_limited(response, max, &url, |e| {
+            transport_error(ep, &url, e, self.options.request_timeout)
+        })
+        .await?;
         let index = oci::Manifest::parse(&bytes).map_err(|e| RegistryError::Protocol {
             url: url.clone(),
             detail: e.to_string(),
@@ -764,14 +779,10 @@ fn next_link(
                 url: url.to_owned(),
                 detail: format!("bad Link header {target:?}: {e}"),
             })?;
-            let same_origin = next.scheme() == ep.scheme
-                && next.host_str().map(|h| {
-                    let with_port = next
-                        .port()
-                        .map(|p| format!("{h}:{p}"))
-                        .unwrap_or(h.to_owned());
-                    with_port == ep.host || h == ep.host
-                }) == Some(true);
+            // Scheme, host and port (the scheme's default when absent) must all be the
+            // endpoint's.
+            let same_origin = reqwest::Url::parse(&format!("{}://{}", ep.scheme, ep.host))
+                .is_ok_and(|own| own.origin() == next.origin());
             if !same_origin {
                 return Err(RegistryError::Protocol {
                     url: url.to_owned(),
@@ -785,11 +796,13 @@ fn next_link(
 }
 
 /// Reads a body of at most `max` bytes; a longer one (by Content-Length or by what arrives) is
-/// refused, never truncated.
+/// refused, never truncated. A failure while reading (a reset, the request deadline) is
+/// reported through `read_error`, as the same failure before the answer would be.
 async fn read_limited(
     mut response: reqwest::Response,
     max: u64,
     url: &str,
+    read_error: impl Fn(&reqwest::Error) -> RegistryError,
 ) -> Result<Vec<u8>, RegistryError> {
     if response.content_length().is_some_and(|l| l > max) {
         return Err(RegistryError::TooLarge {
@@ -799,9 +812,12 @@ async fn read_limited(
     }
     let mut out = Vec::new();
     loop {
-        let chunk = response.chunk().await.map_err(|e| RegistryError::Network {
-            host: response.url().host_str().unwrap_or_default().to_owned(),
-            detail: format!("reading {url}: {e}"),
+        let chunk = response.chunk().await.map_err(|e| match read_error(&e) {
+            RegistryError::Network { host, detail } => RegistryError::Network {
+                host,
+                detail: format!("reading {url}: {detail}"),
+            },
+            other => other,
         })?;
         let Some(chunk) = chunk else { break };
         if out.len() as u64 + chunk.len() as u64 > max {
@@ -817,9 +833,14 @@ async fn read_limited(
 
 async fn error_body(response: reqwest::Response) -> Option<Vec<u8>> {
     let url = response.url().to_string();
-    read_limited(response, MAX_ERROR_BODY_BYTES, &url)
-        .await
-        .ok()
+    read_limited(response, MAX_ERROR_BODY_BYTES, &url, |e| {
+        RegistryError::Network {
+            host: String::new(),
+            detail: e.to_string(),
+        }
+    })
+    .await
+    .ok()
 }
 
 /// The `errors[].code` values of a distribution error document.
@@ -957,6 +978,20 @@ mod tests {
         assert!(next_link(&evil, url, &ep).is_err());
         let prev = headers(&[("Link", "</v2/a?last=a>; rel=\"prev\"")]);
         assert_eq!(next_link(&prev, url, &ep).unwrap(), None);
+
+        // Another port on the same host is another origin, also when the endpoint names none.
+        let no_port = Endpoint::upstream("reg.example", false);
+        let url = "https://reg.example/v2/a/referrers/sha256:x";
+        let other_port = headers(&[("Link", "<https://reg.example:8443/x>; rel=\"next\"")]);
+        assert!(next_link(&other_port, url, &no_port).is_err());
+        let plain = headers(&[("Link", "<http://reg.example/x>; rel=\"next\"")]);
+        assert!(next_link(&plain, url, &no_port).is_err());
+        // The default port, spelled out or not, is the same origin.
+        let default_port = headers(&[("Link", "<https://reg.example:443/x>; rel=\"next\"")]);
+        assert!(next_link(&default_port, url, &no_port).unwrap().is_some());
+        let explicit = Endpoint::upstream("reg.example:443", false);
+        let bare = headers(&[("Link", "<https://REG.example/x>; rel=\"next\"")]);
+        assert!(next_link(&bare, url, &explicit).unwrap().is_some());
     }
 
     #[test]
