@@ -183,10 +183,30 @@ impl RegistryClient {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(self.options.connect_timeout)
             .timeout(self.options.request_timeout)
-            .redirect(reqwest::redirect::Policy::limited(
-                self.options.max_redirects,
-            ))
             .user_agent(concat!("notaryd/", env!("CARGO_PKG_VERSION")));
+        if ep.scheme == "http" {
+            // A plain-HTTP host needs no TLS: skip loading the system roots (4–6 ms, most of a
+            // one-shot verification against a local registry) and refuse, by name, a redirect
+            // that would need them.
+            let max = self.options.max_redirects;
+            builder = builder
+                .tls_certs_only(Vec::<reqwest::Certificate>::new())
+                .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                    if attempt.url().scheme() != "http" {
+                        attempt.error(
+                            "a plain-HTTP registry redirected to HTTPS, which is not followed",
+                        )
+                    } else if attempt.previous().len() > max {
+                        attempt.error("too many redirects")
+                    } else {
+                        attempt.follow()
+                    }
+                }));
+        } else {
+            builder = builder.redirect(reqwest::redirect::Policy::limited(
+                self.options.max_redirects,
+            ));
+        }
         if ep.scheme == "https" {
             let mut roots = Vec::new();
             for pem in &ep.tls.ca_pem {
@@ -681,13 +701,8 @@ impl RegistryClient {
             // oras-go treats a 200 of another type as "unsupported" too.
             return Ok(None);
         }
-        let filtered = response
-            .headers()
-            .get_all("OCI-Filters-Applied")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|f| f.trim() == "artifactType");
+        // `OCI-Filters-Applied` is not consulted: the caller filters every page on the client
+        // whatever the registry claims, which costs nothing and trusts nothing.
         let next = next_link(response.headers(), &url, ep)?;
         let bytes = read_limited(response, max, &url, |e| {
             transport_error(ep, &url, e, self.options.request_timeout)
@@ -699,7 +714,6 @@ impl RegistryClient {
         })?;
         Ok(Some(ReferrersPage {
             entries: index.manifests,
-            filtered,
             next,
         }))
     }
@@ -708,10 +722,8 @@ impl RegistryClient {
 /// One page of a referrers listing.
 #[derive(Clone, Debug)]
 pub struct ReferrersPage {
-    /// The descriptors on this page.
+    /// The descriptors on this page (filtered or not: callers filter again).
     pub entries: Vec<crate::verify::descriptor::Descriptor>,
-    /// Whether the registry applied the artifactType filter (`OCI-Filters-Applied`).
-    pub filtered: bool,
     /// The next page, from `Link: <…>; rel="next"`.
     pub next: Option<String>,
 }

@@ -3,7 +3,7 @@
 //! else upstream), and feed them one at a time to the verification core, fetching only what
 //! the decision still needs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use super::client::{Endpoint, FetchedManifest, RegistryClient};
@@ -336,6 +336,7 @@ async fn verify_descriptor(
         Ok(Start::Skipped(v)) => return Ok(Ok(v)),
         Ok(Start::Verify(s)) => s,
     };
+    let mut seen = HashSet::new();
     for (n, &i) in order.iter().enumerate() {
         let ep = &endpoints[i];
         let offered = offer_signatures(
@@ -345,6 +346,7 @@ async fn verify_descriptor(
             target,
             &mut session,
             verifier,
+            &mut seen,
         )
         .await;
         match offered {
@@ -354,10 +356,7 @@ async fn verify_descriptor(
             Ok(false) => continue,
             // The mirror failed; upstream may still answer. A failure at the last host is
             // reported as what it is, never as "no signature".
-            Err(e) if n + 1 < order.len() => {
-                let _ = e;
-                continue;
-            }
+            Err(_) if n + 1 < order.len() => continue,
             Err(e) => return Err(e),
         }
     }
@@ -373,52 +372,54 @@ async fn offer_signatures(
     target: &Descriptor,
     session: &mut Session<'_>,
     verifier: &Verifier<'_>,
+    seen: &mut HashSet<Digest>,
 ) -> Result<bool, RegistryError> {
     let limits = verifier.limits();
     let mut found = false;
     let mut page_url: Option<String> = None;
     let mut pages = 0;
-    let mut api = true;
     loop {
-        let entries = if api {
-            pages += 1;
-            match client
-                .referrers_page(
+        pages += 1;
+        let page = client
+            .referrers_page(
+                ep,
+                repository,
+                &target.digest,
+                oci::ARTIFACT_TYPE_NOTARY_SIGNATURE,
+                page_url.as_deref(),
+                limits.max_manifest_bytes,
+            )
+            .await?;
+        let (entries, next) = match page {
+            Some(page) => (page.entries, page.next),
+            // The API is unsupported here: the tag schema is the whole listing.
+            None if pages == 1 => (
+                tag_schema_entries(
+                    client,
                     ep,
                     repository,
                     &target.digest,
-                    oci::ARTIFACT_TYPE_NOTARY_SIGNATURE,
-                    page_url.as_deref(),
                     limits.max_manifest_bytes,
                 )
-                .await?
-            {
-                Some(page) => {
-                    page_url = page.next.filter(|_| pages < MAX_REFERRERS_PAGES);
-                    // Filter on the client unless the registry says it filtered (and filter
-                    // anyway: a registry that claims to filter but does not costs nothing here).
-                    page.entries
-                        .into_iter()
-                        .filter(oci::is_signature_entry)
-                        .collect::<Vec<_>>()
-                }
-                None => {
-                    api = false;
-                    page_url = None;
-                    tag_schema_entries(
-                        client,
-                        ep,
-                        repository,
-                        &target.digest,
-                        limits.max_manifest_bytes,
-                    )
-                    .await?
-                }
+                .await?,
+                None,
+            ),
+            // A registry that answered page 1 and then denies having the API is broken; going
+            // to the tag schema now would mix two listings.
+            None => {
+                return Err(RegistryError::Protocol {
+                    url: page_url.unwrap_or_default(),
+                    detail: "the referrers API stopped answering in the middle of a listing".into(),
+                });
             }
-        } else {
-            Vec::new()
         };
-        for entry in entries {
+        // Always filtered on the client: a registry that claims to filter and does not costs
+        // nothing here. A digest listed twice (across pages, or again upstream after a mirror)
+        // is tried once.
+        for entry in entries.into_iter().filter(oci::is_signature_entry) {
+            if !seen.insert(entry.digest.clone()) {
+                continue;
+            }
             found = true;
             let progress =
                 offer_one(client, ep, repository, target, &entry, session, limits).await?;
@@ -426,8 +427,17 @@ async fn offer_signatures(
                 return Ok(true);
             }
         }
-        if page_url.is_none() {
-            return Ok(found);
+        match next {
+            None => return Ok(found),
+            Some(_) if pages >= MAX_REFERRERS_PAGES => {
+                return Err(RegistryError::Protocol {
+                    url: format!("{}/{repository} referrers of {}", ep.host, target.digest),
+                    detail: format!(
+                        "more than {MAX_REFERRERS_PAGES} pages of referrers; stopped looking"
+                    ),
+                });
+            }
+            Some(url) => page_url = Some(url),
         }
     }
 }
@@ -486,15 +496,23 @@ async fn offer_one(
             ),
         ));
     }
+    // Read no more than the listing says (it was checked against the cap above), and require
+    // exactly that size, as oras-go does.
     let manifest = match client
-        .fetch_manifest(
-            ep,
-            repository,
-            entry.digest.as_str(),
-            limits.max_manifest_bytes,
-        )
+        .fetch_manifest(ep, repository, entry.digest.as_str(), entry.size)
         .await
     {
+        Ok(m) if m.bytes.len() as u64 != entry.size => {
+            return Ok(unavailable(
+                session,
+                None,
+                format!(
+                    "signature manifest is {} bytes, its referrers entry says {}",
+                    m.bytes.len(),
+                    entry.size
+                ),
+            ));
+        }
         Ok(m) => m,
         Err(e) if e.is_unavailable() => return Err(e),
         Err(e) => return Ok(unavailable(session, None, e.to_string())),

@@ -622,3 +622,66 @@ async fn multi_platform_image_verifies_the_index_by_default_and_the_platform_whe
     let platform = run(&s, &client(None), &ep, &req).await.unwrap();
     assert!(platform.accepted() && platform.artifact.is_none());
 }
+
+#[tokio::test]
+async fn a_signature_listed_twice_is_tried_once() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let s = setup(&reg.host());
+    let image = reg.image(REPO, "v1", b"layer");
+    let other = reg.image(REPO, "v2", b"other");
+    // A signature that fails (it names v2), listed twice in the tag-schema index.
+    let sig = reg.sign(
+        REPO,
+        &image,
+        "application/jose+json",
+        &jws_for(&s.chain, &other),
+        SignatureForm::Legacy,
+    );
+    let mut entry = sig.json();
+    entry["artifactType"] = json!("application/vnd.cncf.notary.signature");
+    reg.put_referrers_index(REPO, &image.digest, &[entry.clone(), entry]);
+    let v = run(
+        &s,
+        &client(None),
+        &[Endpoint::upstream(&reg.host(), true)],
+        &request(&reg.host(), tag("v1")),
+    )
+    .await
+    .unwrap();
+    let rejected = v.artifact.unwrap().unwrap_err();
+    assert_eq!(rejected.reports.len(), 1);
+}
+
+#[tokio::test]
+async fn a_signature_manifest_of_another_size_than_listed_fails_that_signature() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let s = setup(&reg.host());
+    let image = reg.image(REPO, "v1", b"layer");
+    let sig = reg.sign(
+        REPO,
+        &image,
+        "application/jose+json",
+        &jws_for(&s.chain, &image),
+        SignatureForm::Legacy,
+    );
+    let mut entry = sig.json();
+    entry["artifactType"] = json!("application/vnd.cncf.notary.signature");
+    entry["size"] = json!(sig.size + 10);
+    reg.put_referrers_index(REPO, &image.digest, &[entry]);
+    let v = run(
+        &s,
+        &client(None),
+        &[Endpoint::upstream(&reg.host(), true)],
+        &request(&reg.host(), tag("v1")),
+    )
+    .await
+    .unwrap();
+    let rejected = v.artifact.unwrap().unwrap_err();
+    let detail = rejected.reports[0]
+        .failure()
+        .unwrap()
+        .detail
+        .clone()
+        .unwrap();
+    assert!(detail.contains("referrers entry says"), "{detail}");
+}
