@@ -675,11 +675,32 @@ pub enum RegistryAuth {
     Token(TokenServerOptions),
 }
 
+/// HTTPS for the registry: a test CA and a server certificate for 127.0.0.1, and optionally
+/// a client CA whose certificates the registry requires (mutual TLS).
+#[derive(Clone, Debug, Default)]
+pub struct RegistryTls {
+    /// Require a client certificate signed by the harness's client CA.
+    pub require_client_cert: bool,
+}
+
+/// The PEM files of a TLS registry, written to its temporary directory.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The CA that signed the server certificate.
+    pub ca: PathBuf,
+    /// A client certificate the registry accepts (signed by its client CA).
+    pub client_cert: PathBuf,
+    /// Its key (PKCS#8).
+    pub client_key: PathBuf,
+}
+
 /// How to start a [`TestRegistry`].
 #[derive(Clone, Debug, Default)]
 pub struct RegistryOptions {
     /// Client authentication.
     pub auth: RegistryAuth,
+    /// Serve HTTPS instead of HTTP.
+    pub tls: Option<RegistryTls>,
 }
 
 impl RegistryOptions {
@@ -695,6 +716,7 @@ impl RegistryOptions {
                 username: username.into(),
                 password: password.into(),
             },
+            ..Self::default()
         }
     }
 
@@ -702,8 +724,83 @@ impl RegistryOptions {
     pub fn token(options: TokenServerOptions) -> Self {
         Self {
             auth: RegistryAuth::Token(options),
+            ..Self::default()
         }
     }
+
+    /// The same registry over HTTPS.
+    pub fn with_tls(mut self, require_client_cert: bool) -> Self {
+        self.tls = Some(RegistryTls {
+            require_client_cert,
+        });
+        self
+    }
+}
+
+/// Writes a CA, a server certificate for 127.0.0.1 and a client CA with one client
+/// certificate into `dir`; returns the registry's YAML `tls:` block and the file set.
+fn write_tls(dir: &Path, require_client_cert: bool) -> (String, TlsFiles) {
+    use rcgen::{
+        CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "notaryd test registry CA");
+    ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let ca_issuer = Issuer::new(ca, ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let mut server = CertificateParams::new(Vec::<String>::new()).unwrap();
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    server.subject_alt_names = vec![SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1]))];
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let server_cert = server.signed_by(&server_key, &ca_issuer).unwrap();
+
+    let client_ca_key = KeyPair::generate().unwrap();
+    let mut client_ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_ca
+        .distinguished_name
+        .push(DnType::CommonName, "notaryd test client CA");
+    client_ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let client_ca_cert = client_ca.self_signed(&client_ca_key).unwrap();
+    let client_issuer = Issuer::new(client_ca, client_ca_key);
+    let client_key = KeyPair::generate().unwrap();
+    let mut client = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client
+        .distinguished_name
+        .push(DnType::CommonName, "notaryd test client");
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let client_cert = client.signed_by(&client_key, &client_issuer).unwrap();
+
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let ca_path = write("ca.pem", &ca_cert.pem());
+    let server_cert_path = write("server.pem", &server_cert.pem());
+    let server_key_path = write("server.key", &server_key.serialize_pem());
+    let client_ca_path = write("client-ca.pem", &client_ca_cert.pem());
+    let files = TlsFiles {
+        ca: ca_path,
+        client_cert: write("client.pem", &client_cert.pem()),
+        client_key: write("client.key", &client_key.serialize_pem()),
+    };
+    let mut yaml = format!(
+        "  tls:\n    certificate: '{}'\n    key: '{}'\n",
+        server_cert_path.display(),
+        server_key_path.display()
+    );
+    if require_client_cert {
+        yaml.push_str(&format!(
+            "    clientcas:\n      - '{}'\n",
+            client_ca_path.display()
+        ));
+    }
+    (yaml, files)
 }
 
 /// An HTTP answer, read whole.
@@ -754,6 +851,7 @@ pub struct TestRegistry {
     log_path: PathBuf,
     storage: PathBuf,
     token_server: Option<FixtureTokenServer>,
+    tls_files: Option<TlsFiles>,
     basic: Option<(String, String)>,
     http: Http,
     worker: Worker,
@@ -857,6 +955,13 @@ impl TestRegistry {
                 yaml
             }
         };
+        let (tls_yaml, tls_files) = match &options.tls {
+            Some(t) => {
+                let (yaml, files) = write_tls(dir.path(), t.require_client_cert);
+                (yaml, Some(files))
+            }
+            None => (String::new(), None),
+        };
         let config = dir.path().join("config.yml");
         std::fs::write(
             &config,
@@ -866,6 +971,7 @@ impl TestRegistry {
                  storage:\n  filesystem:\n    rootdirectory: '{}'\n  delete:\n    enabled: true\n  \
                  maintenance:\n    uploadpurging:\n      enabled: false\n\
                  http:\n  addr: 127.0.0.1:0\n  secret: '{}'\n  headers:\n    X-Content-Type-Options: [nosniff]\n\
+                 {tls_yaml}\
                  {auth_yaml}",
                 storage.display(),
                 random_hex(16),
@@ -890,7 +996,7 @@ impl TestRegistry {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}: {INSTALL_HINT}", bin.display()));
         let pid = child.id();
-        let addr = match wait_until_ready(&mut child, &log_path) {
+        let addr = match wait_until_ready(&mut child, &log_path, tls_files.is_some()) {
             Ok(addr) => addr,
             Err(why) => {
                 stop_child(&mut child);
@@ -908,7 +1014,11 @@ impl TestRegistry {
             storage,
             token_server,
             basic,
-            http: Http::new(format!("http://{addr}"), client_auth),
+            http: match &tls_files {
+                Some(files) => Http::new_tls(format!("https://{addr}"), client_auth, files),
+                None => Http::new(format!("http://{addr}"), client_auth),
+            },
+            tls_files,
             worker: Worker::new(),
             dir,
         }
@@ -922,6 +1032,11 @@ impl TestRegistry {
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The CA and client certificate files of a TLS registry.
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls_files.as_ref()
     }
 
     /// `127.0.0.1:PORT`, the registry host of image references.
@@ -1309,7 +1424,7 @@ fn repository_of(path: &str) -> Option<String> {
 }
 
 /// Waits until the registry logs the address it listens on and answers `GET /v2/` there.
-fn wait_until_ready(child: &mut Child, log_path: &Path) -> Result<SocketAddr, String> {
+fn wait_until_ready(child: &mut Child, log_path: &Path, tls: bool) -> Result<SocketAddr, String> {
     let deadline = Instant::now() + START_DEADLINE;
     let mut addr = None;
     loop {
@@ -1321,11 +1436,12 @@ fn wait_until_ready(child: &mut Child, log_path: &Path) -> Result<SocketAddr, St
             addr = log
                 .split("listening on ")
                 .nth(1)
-                .and_then(|rest| rest.split(['"', ' ', '\n']).next())
+                .and_then(|rest| rest.split(['"', ' ', ',', '\n']).next())
                 .and_then(|a| a.parse::<SocketAddr>().ok());
         }
+        // A TLS listener answers the plain probe with 400 ("HTTP request to an HTTPS server").
         if let Some(addr) = addr
-            && matches!(probe_v2(addr), Some(200 | 401))
+            && (matches!(probe_v2(addr), Some(200 | 401)) || (tls && probe_v2(addr) == Some(400)))
         {
             return Ok(addr);
         }
@@ -1450,6 +1566,21 @@ struct Http {
 }
 
 impl Http {
+    fn new_tls(base: String, auth: ClientAuth, files: &TlsFiles) -> Self {
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(&files.ca).unwrap()).unwrap();
+        let mut identity = std::fs::read(&files.client_cert).unwrap();
+        identity.extend(std::fs::read(&files.client_key).unwrap());
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(HTTP_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_certs_only([ca])
+            .identity(reqwest::Identity::from_pem(&identity).unwrap())
+            .build()
+            .expect("https client");
+        Self { client, base, auth }
+    }
+
     fn new(base: String, auth: ClientAuth) -> Self {
         let client = reqwest::Client::builder()
             .no_proxy()

@@ -273,3 +273,110 @@ fn bad_reference_is_bad_usage() {
     let r = notaryd(&["verify", "a/b:v1", "--scope", "a/b"], None, &[]);
     assert_eq!(r.code, 2);
 }
+
+/// A hosts directory for `reg` with `body` as its hosts.toml.
+fn hosts_dir(reg: &TestRegistry, body: &str) -> tempfile::TempDir {
+    let hosts = tempfile::tempdir().unwrap();
+    let dir = hosts.path().join(reg.host());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hosts.toml"), body).unwrap();
+    hosts
+}
+
+fn verify_with_hosts(reg: &TestRegistry, cfg: &Path, hosts: &Path) -> Run {
+    let reference = format!("{}/{REPO}:v1", reg.host());
+    notaryd(
+        &[
+            "verify",
+            &reference,
+            "--hosts-dir",
+            hosts.to_str().unwrap(),
+            "--notation-config",
+            cfg.to_str().unwrap(),
+        ],
+        None,
+        &[],
+    )
+}
+
+#[test]
+fn https_registry_with_its_ca_from_hosts_toml_and_without_it() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous().with_tls(false));
+    let chain = Chain::new(KeyKind::P256);
+    signed_image(&reg, &chain);
+    let cfg = tempfile::tempdir().unwrap();
+    notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
+    let files = reg.tls_files().unwrap().clone();
+
+    let with_ca = hosts_dir(
+        &reg,
+        &format!(
+            "server = \"https://{}\"\nca = \"{}\"\n",
+            reg.host(),
+            files.ca.display()
+        ),
+    );
+    let r = verify_with_hosts(&reg, cfg.path(), with_ca.path());
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+
+    // The system roots do not know the test CA: a TLS failure, reported as unreachable.
+    let without = hosts_dir(&reg, &format!("server = \"https://{}\"\n", reg.host()));
+    let r = verify_with_hosts(&reg, cfg.path(), without.path());
+    assert_eq!(r.code, 3, "{}{}", r.out, r.err);
+    assert!(r.err.to_lowercase().contains("certificate"), "{}", r.err);
+
+    let skip = hosts_dir(
+        &reg,
+        &format!("server = \"https://{}\"\nskip_verify = true\n", reg.host()),
+    );
+    let r = verify_with_hosts(&reg, cfg.path(), skip.path());
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+}
+
+#[test]
+fn https_registry_requiring_a_client_certificate() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous().with_tls(true));
+    let chain = Chain::new(KeyKind::P256);
+    signed_image(&reg, &chain);
+    let cfg = tempfile::tempdir().unwrap();
+    notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
+    let files = reg.tls_files().unwrap().clone();
+
+    let with_client = hosts_dir(
+        &reg,
+        &format!(
+            "server = \"https://{}\"\nca = \"{}\"\nclient = [[\"{}\", \"{}\"]]\n",
+            reg.host(),
+            files.ca.display(),
+            files.client_cert.display(),
+            files.client_key.display()
+        ),
+    );
+    let r = verify_with_hosts(&reg, cfg.path(), with_client.path());
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+
+    let without_client = hosts_dir(
+        &reg,
+        &format!(
+            "server = \"https://{}\"\nca = \"{}\"\n",
+            reg.host(),
+            files.ca.display()
+        ),
+    );
+    let r = verify_with_hosts(&reg, cfg.path(), without_client.path());
+    assert_eq!(r.code, 3, "{}{}", r.out, r.err);
+}
+
+#[test]
+fn plain_http_is_not_used_for_a_registry_without_http_configuration() {
+    // Without --plain-http and without an http:// host in hosts.toml, an HTTP-only registry
+    // is spoken to over TLS, which fails: plain HTTP is never assumed.
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let chain = Chain::new(KeyKind::P256);
+    signed_image(&reg, &chain);
+    let cfg = tempfile::tempdir().unwrap();
+    notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
+    let empty = tempfile::tempdir().unwrap();
+    let r = verify_with_hosts(&reg, cfg.path(), empty.path());
+    assert_eq!(r.code, 3, "{}{}", r.out, r.err);
+}
