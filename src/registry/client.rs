@@ -18,7 +18,7 @@ use super::auth::{AuthCache, Challenge, HostAuth, TokenResponse, basic_header, p
 use super::credentials::{Credential, CredentialSource};
 use super::error::RegistryError;
 use crate::oci;
-use crate::verify::descriptor::{Digest, hex};
+use crate::verify::descriptor::{Digest, DigestHasher, hex};
 
 /// Media types accepted when fetching a manifest by tag or digest: oras-go's default list,
 /// which includes the pre-1.1 OCI artifact manifest that notation-go still accepts for
@@ -625,9 +625,19 @@ impl RegistryClient {
         if !status.is_success() {
             return Err(status_error("GET", &url, response).await);
         }
-        let bytes = read_limited(response, size, &url, |e| {
-            transport_error(ep, &url, e, self.options.request_timeout)
-        })
+        let mut hasher = digest.hasher().ok_or_else(|| RegistryError::Protocol {
+            url: url.clone(),
+            detail: format!("unsupported digest algorithm {}", digest.algorithm()),
+        })?;
+        // Hashed while it streams in, so the check costs no second pass over an envelope of up
+        // to the envelope cap.
+        let bytes = read_hashed(
+            response,
+            size,
+            &url,
+            |e| transport_error(ep, &url, e, self.options.request_timeout),
+            Some(&mut hasher),
+        )
         .await?;
         if bytes.len() as u64 != size {
             return Err(RegistryError::Protocol {
@@ -635,11 +645,12 @@ impl RegistryClient {
                 detail: format!("blob is {} bytes, its descriptor says {size}", bytes.len()),
             });
         }
-        if !digest.matches(&bytes) {
+        let computed = hasher.finish();
+        if &computed != digest {
             return Err(RegistryError::DigestMismatch {
                 url,
                 expected: digest.clone(),
-                computed: Digest::sha256_of(&bytes),
+                computed,
                 source_of_expected: "the descriptor",
             });
         }
@@ -811,10 +822,21 @@ fn next_link(
 /// refused, never truncated. A failure while reading (a reset, the request deadline) is
 /// reported through `read_error`, as the same failure before the answer would be.
 async fn read_limited(
+    response: reqwest::Response,
+    max: u64,
+    url: &str,
+    read_error: impl Fn(&reqwest::Error) -> RegistryError,
+) -> Result<Vec<u8>, RegistryError> {
+    read_hashed(response, max, url, read_error, None).await
+}
+
+/// [`read_limited`], feeding every chunk to `hasher` as it arrives.
+async fn read_hashed(
     mut response: reqwest::Response,
     max: u64,
     url: &str,
     read_error: impl Fn(&reqwest::Error) -> RegistryError,
+    mut hasher: Option<&mut DigestHasher>,
 ) -> Result<Vec<u8>, RegistryError> {
     if response.content_length().is_some_and(|l| l > max) {
         return Err(RegistryError::TooLarge {
@@ -837,6 +859,9 @@ async fn read_limited(
                 url: url.to_owned(),
                 limit: max,
             });
+        }
+        if let Some(h) = hasher.as_deref_mut() {
+            h.update(&chunk);
         }
         out.extend_from_slice(&chunk);
     }

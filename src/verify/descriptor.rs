@@ -78,6 +78,20 @@ impl Digest {
         hex(aws_lc_rs::digest::digest(alg, bytes).as_ref()) == self.encoded()
     }
 
+    /// An incremental hasher of this digest's algorithm, so content can be checked while it
+    /// streams in; `None` for algorithms other than sha256 and sha512.
+    pub fn hasher(&self) -> Option<DigestHasher> {
+        let (alg, name) = match self.algorithm() {
+            "sha256" => (&aws_lc_rs::digest::SHA256, "sha256"),
+            "sha512" => (&aws_lc_rs::digest::SHA512, "sha512"),
+            _ => return None,
+        };
+        Some(DigestHasher {
+            name,
+            ctx: aws_lc_rs::digest::Context::new(alg),
+        })
+    }
+
     /// The algorithm part, e.g. `sha256`.
     pub fn algorithm(&self) -> &str {
         self.0.split_once(':').map_or("", |(a, _)| a)
@@ -104,6 +118,24 @@ impl<'de> Deserialize<'de> for Digest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Digest::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Hashes content incrementally into a [`Digest`].
+pub struct DigestHasher {
+    name: &'static str,
+    ctx: aws_lc_rs::digest::Context,
+}
+
+impl DigestHasher {
+    /// Adds bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.ctx.update(bytes);
+    }
+
+    /// The digest of everything added.
+    pub fn finish(self) -> Digest {
+        Digest(format!("{}:{}", self.name, hex(self.ctx.finish().as_ref())))
     }
 }
 
@@ -181,6 +213,16 @@ mod tests {
             Digest::parse("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn incremental_hashing_matches() {
+        let d = Digest::sha256_of(b"hello world");
+        let mut h = d.hasher().unwrap();
+        h.update(b"hello ");
+        h.update(b"world");
+        assert_eq!(h.finish(), d);
+        assert!(Digest::parse("blake3:abc").unwrap().hasher().is_none());
     }
 
     #[test]
