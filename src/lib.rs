@@ -7,6 +7,7 @@
 //! (containerd's hosts directory, docker's credentials); [`cli`] and [`clock`] sit at the
 //! edge.
 
+pub mod bundle;
 pub mod cli;
 pub mod clock;
 pub mod layout;
