@@ -21,6 +21,8 @@ pub enum CertRevocationStatus {
         reason: Option<u8>,
         /// When it was revoked, when known.
         revocation_time: Option<Timestamp>,
+        /// When the key is known or suspected to have been compromised, when given.
+        invalidity_date: Option<Timestamp>,
     },
     /// No usable revocation data: none installed, expired, or unverifiable.
     Unknown {
