@@ -51,3 +51,6 @@ mod registry_cli;
 
 #[path = "it/registry_referrers.rs"]
 mod registry_referrers;
+
+#[path = "it/ocsp.rs"]
+mod ocsp;

@@ -1,14 +1,15 @@
 //! Test helpers shared by the integration tests, the benchmarks and the example generator:
 //! a PKI made at test time, test-only signers for JWS and COSE envelopes, a test RFC 3161
-//! timestamp authority (`tsa`), an OCI layout writer, a real registry with push helpers
-//! (`registry`), and an in-memory distribution server with the referrers API and fault
-//! injection (`fixture_registry`).
+//! timestamp authority (`tsa`), a test OCSP responder (`ocsp`), an OCI layout writer, a real
+//! registry with push helpers (`registry`), and an in-memory distribution server with the
+//! referrers API and fault injection (`fixture_registry`).
 #![allow(dead_code)]
 
 pub mod cose;
 pub mod fixture_registry;
 pub mod jws;
 pub mod layout;
+pub mod ocsp;
 pub mod pki;
 pub mod registry;
 pub mod tsa;

@@ -233,6 +233,8 @@ pub struct CertSpec {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub crl_urls: Vec<String>,
+    /// OCSP responder URIs, written as an authorityInfoAccess extension (id-ad-ocsp).
+    pub ocsp_urls: Vec<String>,
     /// Extra raw extensions: (oid, DER content, critical).
     pub extra: Vec<(Vec<u64>, Vec<u8>, bool)>,
 }
@@ -268,6 +270,7 @@ impl CertSpec {
             not_before,
             not_after,
             crl_urls: Vec::new(),
+            ocsp_urls: Vec::new(),
             extra: Vec::new(),
         }
     }
@@ -335,6 +338,23 @@ impl CertSpec {
             p.crl_distribution_points.push(rcgen::CrlDistributionPoint {
                 uris: vec![url.clone()],
             });
+        }
+        if !self.ocsp_urls.is_empty() {
+            let access: Vec<u8> = self
+                .ocsp_urls
+                .iter()
+                .flat_map(|url| {
+                    let location = tlv(0x86, url.as_bytes());
+                    tlv(
+                        0x30,
+                        &[oid_der(&[1, 3, 6, 1, 5, 5, 7, 48, 1]), location].concat(),
+                    )
+                })
+                .collect();
+            p.custom_extensions.push(CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                tlv(0x30, &access),
+            ));
         }
         for (oid, content, critical) in &self.extra {
             let mut ext = CustomExtension::from_oid_content(oid, content.clone());
