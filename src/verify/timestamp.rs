@@ -35,7 +35,7 @@
 //!   passes tspclient-go; more lenient, in a way that still requires one fully valid signer);
 //! - the chain search differences are listed in the `path` module.
 
-mod asn1;
+pub(crate) mod asn1;
 mod ber;
 mod path;
 

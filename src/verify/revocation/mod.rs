@@ -2,6 +2,8 @@
 //! asks a [`RevocationSource`] that the caller passes in, and applies notation's rules about
 //! which certificates are checked and how per-certificate answers combine.
 
+pub mod crl;
+
 use std::fmt;
 
 use super::time::Timestamp;
