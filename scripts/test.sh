@@ -20,5 +20,5 @@ cargo test --locked --all-targets
 cargo test --locked --doc
 # The conformance tests ran above; print what they covered (their output is captured there).
 cargo test --locked --quiet --test it -- --nocapture --test-threads 1 \
-  conformance:: policy_vectors:: timestamp_vectors:: 2>&1 |
+  conformance:: policy_vectors:: timestamp_vectors:: crl::notation_ 2>&1 |
   grep -oE "(conformance [A-Z].*|notation e2e.*|[a-zA-Z -]+: [0-9]+ cases ran.*|.*SKIPPED.*|\*\*\*.*)" || true

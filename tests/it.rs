@@ -25,6 +25,9 @@ mod conformance;
 #[path = "it/cose.rs"]
 mod cose;
 
+#[path = "it/crl.rs"]
+mod crl;
+
 #[path = "it/policy_vectors.rs"]
 mod policy_vectors;
 

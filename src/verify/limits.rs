@@ -75,3 +75,40 @@ pub const MAX_CBOR_ITEMS: usize = 16 * 1024;
 /// has about 20 values and a payload a few more per annotation. notation has no such limit;
 /// its size limits alone bound nothing here because Go decodes into fixed structs.
 pub const MAX_JSON_VALUES: usize = 200_000;
+
+/// Largest CRL accepted, in bytes: one byte under 32 MiB. notation reads a CRL through a
+/// 32 MiB `io.LimitReader` (`maxCRLSize`) and refuses a body that fills it, so 32 MiB − 1 is
+/// the largest CRL notation accepts. The largest public CRLs are 10–20 MB. Checked before a
+/// single byte is parsed.
+pub const MAX_CRL_BYTES: usize = 32 * 1024 * 1024 - 1;
+
+/// Longest serial number in a CRL entry, in contents octets of the DER INTEGER. RFC 5280
+/// §4.1.2.2 caps serial numbers at 20 octets, so with the sign octet a conforming serial takes
+/// 21 (x509-cert accepts 21 in certificates); 32 leaves room for non-conforming CAs. A longer
+/// serial refuses the whole CRL: it bounds the serial arena and every index comparison.
+pub const MAX_CRL_SERIAL_BYTES: usize = 32;
+
+/// Longest CRL number or base CRL number (deltaCRLIndicator), in contents octets. RFC 5280
+/// §5.2.3 caps them at 20 octets (21 with the sign octet); 32 as for serial numbers.
+pub const MAX_CRL_NUMBER_BYTES: usize = 32;
+
+/// Most extensions in a CRL's `crlExtensions`. Real CRLs carry two to four (authority key
+/// identifier, CRL number, and sometimes an issuing distribution point, a freshest CRL or a
+/// delta indicator); 32 is generous and bounds the duplicate checks.
+pub const MAX_CRL_EXTENSIONS: usize = 32;
+
+/// Most extensions in one CRL entry. Real entries carry at most two (reason code, invalidity
+/// date); 16 bounds the per-entry duplicate check, which runs for every one of up to a
+/// million entries.
+pub const MAX_CRL_ENTRY_EXTENSIONS: usize = 16;
+
+/// Largest value of a CRL extension that is decoded (authority key identifier, issuing
+/// distribution point, freshest CRL), in bytes. They are a few hundred bytes in practice;
+/// 64 KiB bounds what their decoders allocate. Extensions that are not decoded are not capped
+/// beyond the CRL's size.
+pub const MAX_CRL_EXTENSION_BYTES: usize = 64 * 1024;
+
+/// Most URIs kept from a CRL's issuing distribution point and freshest-CRL extensions
+/// together. Real CRLs name one to three; each becomes a `String`, so this bounds the
+/// allocations a small extension can cause.
+pub const MAX_CRL_URIS: usize = 32;

@@ -63,6 +63,21 @@ oids! {
     AUTHORITY_INFO_ACCESS = "1.3.6.1.5.5.7.1.1";
     /// id-ad-ocsp (an AIA access method).
     AD_OCSP = "1.3.6.1.5.5.7.48.1";
+    /// id-ce-authorityKeyIdentifier.
+    AUTHORITY_KEY_IDENTIFIER = "2.5.29.35";
+
+    /// id-ce-cRLNumber (CRL extension).
+    CRL_NUMBER = "2.5.29.20";
+    /// id-ce-deltaCRLIndicator (CRL extension: the base CRL number of a delta CRL).
+    DELTA_CRL_INDICATOR = "2.5.29.27";
+    /// id-ce-issuingDistributionPoint (CRL extension: the CRL's scope).
+    ISSUING_DISTRIBUTION_POINT = "2.5.29.28";
+    /// id-ce-cRLReasons (CRL entry extension).
+    CRL_REASON = "2.5.29.21";
+    /// id-ce-invalidityDate (CRL entry extension).
+    INVALIDITY_DATE = "2.5.29.24";
+    /// id-ce-certificateIssuer (CRL entry extension, indirect CRLs only).
+    CERTIFICATE_ISSUER = "2.5.29.29";
 
     /// anyExtendedKeyUsage: the spec bans it on a code-signing leaf.
     ANY_EKU = "2.5.29.37.0";

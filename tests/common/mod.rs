@@ -1,11 +1,13 @@
 //! Test helpers shared by the integration tests, the benchmarks and the example generator:
-//! a PKI made at test time, test-only signers for JWS and COSE envelopes, a test RFC 3161
-//! timestamp authority (`tsa`), a test OCSP responder (`ocsp`), an OCI layout writer, a real
+//! a PKI made at test time, a CRL builder (`crl`), test-only signers for JWS and COSE
+//! envelopes, a test RFC 3161 timestamp authority (`tsa`), a test OCSP responder (`ocsp`), an
+//! OCI layout writer, a real
 //! registry with push helpers (`registry`), and an in-memory distribution server with the
 //! referrers API and fault injection (`fixture_registry`).
 #![allow(dead_code)]
 
 pub mod cose;
+pub mod crl;
 pub mod fixture_registry;
 pub mod jws;
 pub mod layout;

@@ -2,6 +2,7 @@
 //! asks a [`RevocationSource`] that the caller passes in, and applies notation's rules about
 //! which certificates are checked and how per-certificate answers combine.
 
+pub mod crl;
 pub mod ocsp;
 
 use std::fmt;
