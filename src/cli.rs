@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -10,6 +10,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::bundle::format::BundleKey;
 use crate::layout::{LayoutError, LayoutReference, OciLayout};
 use crate::notation_config::{self, ConfigError};
 use crate::reference::Reference;
@@ -25,12 +26,14 @@ use crate::registry::error::RegistryError;
 use crate::verify::descriptor::Descriptor;
 use crate::verify::limits::Limits;
 use crate::verify::policy::VerificationLevel;
-use crate::verify::revocation::NoRevocationData;
+use crate::verify::revocation::set::RevocationOptions;
+use crate::verify::revocation::{NoRevocationData, RevocationSource};
 use crate::verify::time::Timestamp;
 use crate::verify::verifier::{
     CheckStatus, MissingTrustStore, Progress, Rejected, SignatureInput, SignatureReport, Start,
     VerificationRequest, Verified, Verifier,
 };
+use crate::verify::x509::Certificate;
 
 /// Where notaryd's configuration lives unless told otherwise.
 pub const DEFAULT_CONFIG_DIR: &str = "/etc/notaryd";
@@ -61,6 +64,301 @@ pub enum Command {
     /// Exit status: 0 accepted, 1 rejected, 2 bad usage or configuration, 3 the artifact or
     /// its signatures could not be read.
     Verify(VerifyArgs),
+    /// Build, inspect and install offline revocation bundles (CRLs and OCSP responses).
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+/// `notaryd bundle …`.
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// On a connected machine: collect CRLs and OCSP responses into a bundle.
+    Create(BundleCreateArgs),
+    /// Describe a bundle (its items, without judging trust).
+    Inspect(BundleInspectArgs),
+    /// Check a bundle and install it as the node's revocation set, atomically.
+    Import(BundleImportArgs),
+}
+
+/// Arguments of `notaryd bundle create`.
+#[derive(Debug, Args)]
+pub struct BundleCreateArgs {
+    /// A notation configuration directory; every certificate of its trust stores is covered.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG_DIR)]
+    pub notation_config: PathBuf,
+
+    /// The trust store directory holding x509/ (default: --notation-config/truststore).
+    #[arg(long, value_name = "DIR")]
+    pub trust_store: Option<PathBuf>,
+
+    /// Cover the signing and TSA chains of this image's signatures (repeatable).
+    #[arg(long, value_name = "REF")]
+    pub image: Vec<String>,
+
+    /// A CRL to include: an http:// URL to fetch, or a DER file (repeatable).
+    #[arg(long, value_name = "URL|FILE")]
+    pub crl: Vec<String>,
+
+    /// Fetch an OCSP response for this certificate (PEM or DER file; repeatable).
+    #[arg(long, value_name = "CERT")]
+    pub ocsp_for: Vec<PathBuf>,
+
+    /// An OCSP response (DER file) to include (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub ocsp: Vec<PathBuf>,
+
+    /// Sign the bundle with this PKCS#8 PEM private key (EC P-256/384/521 or RSA).
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
+
+    /// Where to write the bundle.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// How registries are reached (for --image).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `notaryd bundle inspect`.
+#[derive(Debug, Args)]
+pub struct BundleInspectArgs {
+    /// The bundle.
+    pub file: PathBuf,
+    /// Report format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Arguments of `notaryd bundle import`.
+#[derive(Debug, Args)]
+pub struct BundleImportArgs {
+    /// The bundle.
+    pub file: PathBuf,
+    /// A notation configuration directory; its trust stores vouch for the bundle's issuers.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG_DIR)]
+    pub notation_config: PathBuf,
+    /// The trust store directory holding x509/ (default: --notation-config/truststore).
+    #[arg(long, value_name = "DIR")]
+    pub trust_store: Option<PathBuf>,
+    /// The state directory to install into.
+    #[arg(long, value_name = "DIR", default_value = crate::bundle::DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    /// A public key allowed to sign bundles (repeatable); with any, the bundle must be signed.
+    #[arg(long, value_name = "PEM")]
+    pub bundle_key: Vec<PathBuf>,
+    /// Install even when a CRL or OCSP response is older than the installed one.
+    #[arg(long)]
+    pub allow_rollback: bool,
+    /// How long past its nextUpdate an item may still be imported, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub revocation_grace: u32,
+}
+
+fn truststore_dir(config: &Path, explicit: &Option<PathBuf>) -> PathBuf {
+    explicit
+        .clone()
+        .unwrap_or_else(|| config.join("truststore"))
+}
+
+/// `notaryd bundle inspect`.
+pub fn bundle_inspect(args: &BundleInspectArgs) -> Result<String, VerifyCommandError> {
+    let inspection =
+        crate::bundle::inspect(&args.file).map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
+    Ok(match args.output {
+        OutputFormat::Json => serde_json::to_string_pretty(&inspection).unwrap_or_default() + "\n",
+        OutputFormat::Text => {
+            use crate::bundle::ItemDescription as D;
+            let mut s = format!(
+                "bundle {} made {} by {}{}\n",
+                args.file.display(),
+                inspection.created_at,
+                inspection.producer,
+                inspection
+                    .signed_by
+                    .as_deref()
+                    .map(|k| format!(", signed by key {k}"))
+                    .unwrap_or_else(|| ", unsigned".into())
+            );
+            for item in &inspection.items {
+                let _ = match item {
+                    D::Crl {
+                        issuer,
+                        number,
+                        delta_base,
+                        this_update,
+                        next_update,
+                        entries,
+                        source,
+                    } => writeln!(
+                        s,
+                        "  {} CRL {issuer} number {} thisUpdate {this_update} nextUpdate {} {entries} entries{}",
+                        if delta_base.is_some() {
+                            "delta"
+                        } else {
+                            "full"
+                        },
+                        number.as_deref().unwrap_or("-"),
+                        next_update.map_or_else(|| "-".into(), |t| t.to_string()),
+                        source
+                            .as_deref()
+                            .map(|x| format!(" from {x}"))
+                            .unwrap_or_default()
+                    ),
+                    D::Ocsp {
+                        produced_at,
+                        responses,
+                        source,
+                    } => {
+                        let _ = writeln!(
+                            s,
+                            "  OCSP response produced {produced_at}{}",
+                            source
+                                .as_deref()
+                                .map(|x| format!(" from {x}"))
+                                .unwrap_or_default()
+                        );
+                        for r in responses {
+                            let _ = writeln!(
+                                s,
+                                "    serial {}: {} (thisUpdate {}, nextUpdate {})",
+                                r.serial,
+                                r.status,
+                                r.this_update,
+                                r.next_update.map_or_else(|| "-".into(), |t| t.to_string())
+                            );
+                        }
+                        Ok(())
+                    }
+                    D::Certificate { subject, issuer } => {
+                        writeln!(s, "  certificate {subject} issued by {issuer}")
+                    }
+                    D::Unreadable { declared, error } => {
+                        writeln!(s, "  {declared}: UNREADABLE: {error}")
+                    }
+                };
+            }
+            s
+        }
+    })
+}
+
+/// `notaryd bundle import` at time `now`.
+pub fn bundle_import(
+    args: &BundleImportArgs,
+    now: Timestamp,
+) -> Result<crate::bundle::ImportReport, VerifyCommandError> {
+    let all = notation_config::load_all_trust_stores(&truststore_dir(
+        &args.notation_config,
+        &args.trust_store,
+    ))?;
+    let anchors: Vec<&Certificate> = all.iter().flat_map(|(_, _, s)| s.certificates()).collect();
+    let keys = load_bundle_keys(&args.bundle_key)?;
+    crate::bundle::import(
+        &args.file,
+        &args.state_dir,
+        &anchors,
+        &keys,
+        now,
+        RevocationOptions {
+            grace_seconds: args.revocation_grace,
+        },
+        args.allow_rollback,
+    )
+    .map_err(|e| VerifyCommandError::Usage(e.to_string()))
+}
+
+/// `notaryd bundle create` at time `now`; `password` is what --password-stdin read.
+pub async fn bundle_create(
+    args: &BundleCreateArgs,
+    password: Option<String>,
+    now: Timestamp,
+) -> Result<crate::bundle::create::CreateReport, VerifyCommandError> {
+    use crate::bundle::create::{CreateRequest, collect, signature_chains};
+    let all = notation_config::load_all_trust_stores(&truststore_dir(
+        &args.notation_config,
+        &args.trust_store,
+    ))?;
+    let anchors: Vec<Certificate> = all
+        .iter()
+        .flat_map(|(_, _, s)| s.certificates())
+        .filter_map(|c| Certificate::from_der(c.der()).ok())
+        .collect();
+    let mut chains = Vec::new();
+    let limits = Limits::default();
+    for image in &args.image {
+        let reference =
+            Reference::parse(image).map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
+        let endpoints = endpoints_for(
+            &args.registry.hosts_dir,
+            reference.registry(),
+            args.registry.plain_http,
+        )?;
+        let client = registry_client(&args.registry, &reference, password.clone())?;
+        let target = reference
+            .digest()
+            .map(|d| d.to_string())
+            .or_else(|| reference.tag().map(str::to_owned))
+            .unwrap_or_else(|| "latest".into());
+        let mut last = None;
+        let mut got = false;
+        for ep in endpoints.iter().filter(|e| e.capabilities.pull) {
+            match signature_chains(&client, ep, reference.repository(), &target, &limits).await {
+                Ok(c) => {
+                    chains.extend(c);
+                    got = true;
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        if !got {
+            return Err(last.map_or_else(
+                || VerifyCommandError::Usage(format!("{image}: no host to fetch it from")),
+                VerifyCommandError::Registry,
+            ));
+        }
+    }
+    let read_cert = |p: &PathBuf| -> Result<Certificate, VerifyCommandError> {
+        let bytes = std::fs::read(p)
+            .map_err(|e| VerifyCommandError::Usage(format!("{}: {e}", p.display())))?;
+        crate::verify::trust_store::parse_certificate_file(&bytes)
+            .ok()
+            .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
+            .ok_or_else(|| VerifyCommandError::Usage(format!("{}: not a certificate", p.display())))
+    };
+    let ocsp_for = args
+        .ocsp_for
+        .iter()
+        .map(read_cert)
+        .collect::<Result<Vec<_>, _>>()?;
+    let request = CreateRequest {
+        anchors,
+        chains,
+        crls: args.crl.clone(),
+        ocsp_for,
+        ocsp_files: args.ocsp.clone(),
+    };
+    let (items, report) = collect(&request).await;
+    let signer = match &args.sign_key {
+        Some(p) => {
+            let pem = std::fs::read(p)
+                .map_err(|e| VerifyCommandError::Usage(format!("{}: {e}", p.display())))?;
+            Some(
+                crate::bundle::format::SigningKey::from_pkcs8_pem(&pem)
+                    .map_err(|e| VerifyCommandError::Usage(format!("{}: {e}", p.display())))?,
+            )
+        }
+        None => None,
+    };
+    let producer = format!("notaryd {} bundle create", env!("CARGO_PKG_VERSION"));
+    let bytes = crate::bundle::format::write(&now.to_string(), &producer, &items, signer.as_ref())
+        .map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
+    let tmp = args.output.with_extension("tmp");
+    std::fs::write(&tmp, &bytes)
+        .and_then(|()| std::fs::rename(&tmp, &args.output))
+        .map_err(|e| VerifyCommandError::Usage(format!("{}: {e}", args.output.display())))?;
+    Ok(report)
 }
 
 /// Output formats.
@@ -111,6 +409,35 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_signatures: u32,
 
+    /// How registries are reached.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Where revocation data comes from.
+    #[command(flatten)]
+    pub revocation: RevocationArgs,
+
+    /// For a multi-platform image: verify the index the reference resolves to, this node's
+    /// platform manifest instead, or both.
+    #[arg(long, value_enum, default_value_t = PlatformSignatures::Index)]
+    pub platform_signatures: PlatformSignatures,
+
+    /// The platform for --platform-signatures platform|both (default: this machine's).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
+    pub platform: Option<Platform>,
+
+    /// Deadline for the whole verification, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Report format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// How registries are reached (shared by `verify` and `bundle create`).
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
     /// containerd's hosts directory: mirrors, TLS and plain-HTTP settings per registry.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_HOSTS_DIR)]
     pub hosts_dir: PathBuf,
@@ -132,19 +459,6 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub docker_config: Option<PathBuf>,
 
-    /// For a multi-platform image: verify the index the reference resolves to, this node's
-    /// platform manifest instead, or both.
-    #[arg(long, value_enum, default_value_t = PlatformSignatures::Index)]
-    pub platform_signatures: PlatformSignatures,
-
-    /// The platform for --platform-signatures platform|both (default: this machine's).
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
-    pub platform: Option<Platform>,
-
-    /// Deadline for the whole verification, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: u64,
-
     /// Deadline for one HTTP request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
@@ -152,10 +466,27 @@ pub struct VerifyArgs {
     /// Deadline for one TCP/TLS connect, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub connect_timeout: u64,
+}
 
-    /// Report format.
-    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+/// Where revocation data comes from during verification.
+#[derive(Debug, Clone, Args)]
+pub struct RevocationArgs {
+    /// Use this revocation bundle instead of the installed one (checked and indexed now).
+    #[arg(long, value_name = "FILE")]
+    pub revocation_bundle: Option<PathBuf>,
+
+    /// The state directory holding the installed revocation bundle.
+    #[arg(long, value_name = "DIR", default_value = crate::bundle::DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+
+    /// A public key (PEM PUBLIC KEY or CERTIFICATE) allowed to sign revocation bundles
+    /// (repeatable). With one or more, unsigned or otherwise signed bundles are refused.
+    #[arg(long, value_name = "PEM")]
+    pub bundle_key: Vec<PathBuf>,
+
+    /// How long past its nextUpdate a CRL or OCSP response still counts, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub revocation_grace: u32,
 }
 
 impl VerifyArgs {
@@ -264,6 +595,7 @@ impl VerifyOutcome {
 
 /// The trust policy, trust stores and warnings, loaded once for a command.
 struct Loaded {
+    store_dir: PathBuf,
     policy: crate::verify::policy::TrustPolicyDocument,
     trust_store: crate::verify::trust_store::TrustStore,
     limits: Limits,
@@ -298,6 +630,7 @@ fn load(args: &VerifyArgs) -> Result<Loaded, VerifyCommandError> {
         ..Limits::default()
     };
     Ok(Loaded {
+        store_dir,
         policy,
         trust_store,
         limits,
@@ -319,11 +652,11 @@ pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, Verify
     };
     let loaded = load(args)?;
     let limits = &loaded.limits;
-    let revocation = NoRevocationData;
+    let revocation = revocation_source(&args.revocation, &loaded.store_dir)?;
     let verifier = Verifier::new(
         &loaded.policy,
         &loaded.trust_store,
-        &revocation,
+        revocation.as_ref(),
         limits.clone(),
     )?;
 
@@ -382,32 +715,15 @@ pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, Verify
     })
 }
 
-/// Runs `notaryd verify REFERENCE` against the reference's registry at time `now`.
-/// `password` is what `--password-stdin` read.
-pub async fn verify_registry(
-    args: &VerifyArgs,
+/// A registry client for `reference`: `--username`/`--password-stdin` offered to the
+/// reference's registry only (never a mirror), then docker's configuration.
+pub fn registry_client(
+    args: &RegistryArgs,
+    reference: &Reference,
     password: Option<String>,
-    now: Timestamp,
-) -> Result<VerifyOutcome, VerifyCommandError> {
-    let Some(text) = &args.reference else {
-        return Err(VerifyCommandError::Usage(
-            "give a REFERENCE or --oci-layout".into(),
-        ));
-    };
-    let reference = Reference::parse(text).map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
-    let loaded = load(args)?;
-    let revocation = NoRevocationData;
-    let verifier = Verifier::new(
-        &loaded.policy,
-        &loaded.trust_store,
-        &revocation,
-        loaded.limits.clone(),
-    )?;
-
-    let endpoints = endpoints_for(&args.hosts_dir, reference.registry(), args.plain_http)?;
+) -> Result<RegistryClient, VerifyCommandError> {
     let mut sources: Vec<Box<dyn CredentialSource>> = Vec::new();
     if let (Some(user), Some(secret)) = (&args.username, password) {
-        // Offered to the registry named by the reference only, never to a mirror.
         sources.push(Box::new(StaticCredentials::for_registries(
             Credential::Basic {
                 username: user.clone(),
@@ -425,14 +741,84 @@ pub async fn verify_registry(
     }
     .map_err(|e| VerifyCommandError::Usage(format!("docker config: {e}")))?;
     sources.push(Box::new(docker));
-    let client = RegistryClient::new(
+    Ok(RegistryClient::new(
         ClientOptions {
             connect_timeout: Duration::from_secs(args.connect_timeout),
             request_timeout: Duration::from_secs(args.request_timeout),
             ..ClientOptions::default()
         },
         Arc::new(CredentialChain::new(sources)),
-    );
+    ))
+}
+
+/// The revocation source for a verification: `--revocation-bundle FILE` (checked against the
+/// configured bundle keys), else the installed bundle in the state directory, else none (every
+/// certificate that names a CRL or OCSP responder is then "unknown").
+fn revocation_source(
+    args: &RevocationArgs,
+    truststore_dir: &Path,
+) -> Result<Box<dyn RevocationSource>, VerifyCommandError> {
+    let options = RevocationOptions {
+        grace_seconds: args.revocation_grace,
+    };
+    let installed = crate::bundle::installed_path(&args.state_dir);
+    let path = match &args.revocation_bundle {
+        Some(p) => p.clone(),
+        None if installed.is_file() => installed,
+        None => return Ok(Box::new(NoRevocationData)),
+    };
+    // The installed bundle was checked at import; with keys configured it is checked again,
+    // so a file swapped under the state directory is noticed.
+    let keys = load_bundle_keys(&args.bundle_key)?;
+    let all = notation_config::load_all_trust_stores(truststore_dir)?;
+    let anchors: Vec<&Certificate> = all.iter().flat_map(|(_, _, s)| s.certificates()).collect();
+    let set = crate::bundle::load_set(&path, &anchors, &keys, None, options)
+        .map_err(|e| VerifyCommandError::Usage(format!("revocation bundle: {e}")))?;
+    Ok(Box::new(set))
+}
+
+/// Reads the bundle-signing public keys.
+pub fn load_bundle_keys(paths: &[PathBuf]) -> Result<Vec<BundleKey>, VerifyCommandError> {
+    paths
+        .iter()
+        .map(|p| {
+            let pem = std::fs::read(p).map_err(|e| {
+                VerifyCommandError::Usage(format!("bundle key {}: {e}", p.display()))
+            })?;
+            BundleKey::from_pem(&pem)
+                .map_err(|e| VerifyCommandError::Usage(format!("bundle key {}: {e}", p.display())))
+        })
+        .collect()
+}
+
+/// Runs `notaryd verify REFERENCE` against the reference's registry at time `now`.
+/// `password` is what `--password-stdin` read.
+pub async fn verify_registry(
+    args: &VerifyArgs,
+    password: Option<String>,
+    now: Timestamp,
+) -> Result<VerifyOutcome, VerifyCommandError> {
+    let Some(text) = &args.reference else {
+        return Err(VerifyCommandError::Usage(
+            "give a REFERENCE or --oci-layout".into(),
+        ));
+    };
+    let reference = Reference::parse(text).map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
+    let loaded = load(args)?;
+    let revocation = revocation_source(&args.revocation, &loaded.store_dir)?;
+    let verifier = Verifier::new(
+        &loaded.policy,
+        &loaded.trust_store,
+        revocation.as_ref(),
+        loaded.limits.clone(),
+    )?;
+
+    let endpoints = endpoints_for(
+        &args.registry.hosts_dir,
+        reference.registry(),
+        args.registry.plain_http,
+    )?;
+    let client = registry_client(&args.registry, &reference, password)?;
     let request = RegistryRequest {
         repository: reference.repository().to_owned(),
         target: match (reference.digest(), reference.tag()) {

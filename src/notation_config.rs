@@ -152,69 +152,110 @@ pub fn load_trust_store(
         }
     }
     for (store_type, name) in wanted {
-        let label = format!("{store_type}:{name}");
-        if !is_valid_store_name(&name) {
-            return Err(ConfigError::Store {
-                path: truststore_dir.to_owned(),
-                source: TrustStoreError::InvalidName { store_type, name },
-            });
-        }
-        let dir = truststore_dir
-            .join("x509")
-            .join(store_type.as_str())
-            .join(&name);
-        match fs::symlink_metadata(&dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ConfigError::MissingStore {
-                    store: label,
-                    path: dir,
-                });
-            }
+        load_one_store(truststore_dir, &mut store, store_type, &name)?;
+    }
+    Ok(store)
+}
+
+/// Loads every named store of every type under `truststore_dir` (not only those a policy
+/// names): the CAs a revocation bundle's CRLs and OCSP responses may be signed by. A missing
+/// type directory is simply empty.
+pub fn load_all_trust_stores(truststore_dir: &Path) -> Result<TrustStore, ConfigError> {
+    let mut store = TrustStore::new();
+    for store_type in TrustStoreType::ALL {
+        let dir = truststore_dir.join("x509").join(store_type.as_str());
+        let listing = match fs::read_dir(&dir) {
+            Ok(l) => l,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(source) => return Err(ConfigError::Io { path: dir, source }),
-            Ok(_) => require_regular(&dir, "a trust store", true)?,
-        }
-        let mut entries: Vec<PathBuf> = Vec::new();
-        let listing = fs::read_dir(&dir).map_err(|source| ConfigError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        };
+        let mut names = Vec::new();
         for entry in listing {
             let entry = entry.map_err(|source| ConfigError::Io {
                 path: dir.clone(),
                 source,
             })?;
-            let path = entry.path();
-            let meta = fs::symlink_metadata(&path).map_err(|source| ConfigError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            if !meta.file_type().is_file() {
-                return Err(ConfigError::StoreEntry { store: label, path });
-            }
-            entries.push(path);
-            if entries.len() > MAX_FILES_PER_STORE {
-                return Err(ConfigError::TooManyFiles {
-                    store: label,
-                    path: dir,
-                    max: MAX_FILES_PER_STORE,
-                });
-            }
+            names.push(entry.file_name().to_string_lossy().into_owned());
         }
-        entries.sort();
-        let mut files = Vec::with_capacity(entries.len());
-        for path in entries {
-            let bytes = read_capped(&path, MAX_TRUST_STORE_FILE_BYTES)?;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            files.push((name, bytes));
+        names.sort();
+        for name in names {
+            load_one_store(truststore_dir, &mut store, store_type, &name)?;
         }
-        store
-            .add_store(store_type, &name, &files)
-            .map_err(|source| ConfigError::Store { path: dir, source })?;
     }
     Ok(store)
+}
+
+fn load_one_store(
+    truststore_dir: &Path,
+    store: &mut TrustStore,
+    store_type: TrustStoreType,
+    name: &str,
+) -> Result<(), ConfigError> {
+    let label = format!("{store_type}:{name}");
+    if !is_valid_store_name(name) {
+        return Err(ConfigError::Store {
+            path: truststore_dir.to_owned(),
+            source: TrustStoreError::InvalidName {
+                store_type,
+                name: name.to_owned(),
+            },
+        });
+    }
+    let dir = truststore_dir
+        .join("x509")
+        .join(store_type.as_str())
+        .join(name);
+    match fs::symlink_metadata(&dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ConfigError::MissingStore {
+                store: label,
+                path: dir,
+            });
+        }
+        Err(source) => return Err(ConfigError::Io { path: dir, source }),
+        Ok(_) => require_regular(&dir, "a trust store", true)?,
+    }
+    let mut entries: Vec<PathBuf> = Vec::new();
+    let listing = fs::read_dir(&dir).map_err(|source| ConfigError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    for entry in listing {
+        let entry = entry.map_err(|source| ConfigError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let path = entry.path();
+        let meta = fs::symlink_metadata(&path).map_err(|source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if !meta.file_type().is_file() {
+            return Err(ConfigError::StoreEntry { store: label, path });
+        }
+        entries.push(path);
+        if entries.len() > MAX_FILES_PER_STORE {
+            return Err(ConfigError::TooManyFiles {
+                store: label,
+                path: dir,
+                max: MAX_FILES_PER_STORE,
+            });
+        }
+    }
+    entries.sort();
+    let mut files = Vec::with_capacity(entries.len());
+    for path in entries {
+        let bytes = read_capped(&path, MAX_TRUST_STORE_FILE_BYTES)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        files.push((name, bytes));
+    }
+    store
+        .add_store(store_type, name, &files)
+        .map_err(|source| ConfigError::Store { path: dir, source })?;
+    Ok(())
 }
 
 fn require_regular(path: &Path, what: &'static str, dir: bool) -> Result<(), ConfigError> {

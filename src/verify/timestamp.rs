@@ -573,6 +573,25 @@ pub fn verify_timestamp_digest(
     )
 }
 
+/// The certificates a token carries, unverified: what `notaryd bundle create` needs to find
+/// the TSA chain's CRLs and responders. Nothing here is trusted.
+pub fn token_certificates(
+    token: &[u8],
+    max_chain_len: usize,
+) -> Result<Vec<Certificate>, TimestampError> {
+    if token.len() > MAX_TIMESTAMP_TOKEN_BYTES {
+        return Err(TimestampError::TokenTooLarge {
+            len: token.len(),
+            max: MAX_TIMESTAMP_TOKEN_BYTES,
+        });
+    }
+    let der = ber::to_der(token).map_err(|e| TimestampError::Ber {
+        offset: e.offset,
+        reason: e.reason,
+    })?;
+    Ok(parse_signed_data(&der, max_chain_len)?.certificates)
+}
+
 /// The parts of a SignerInfo (RFC 5652 §5.3).
 struct SignerInfo<'a> {
     version: i64,

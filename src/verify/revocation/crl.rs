@@ -376,6 +376,21 @@ impl Crl {
         }
         check_crl_signer(issuer)?;
         check_signature(&shell, issuer)?;
+        Self::index(der, &shell)
+    }
+
+    /// Parses `der` with every structural rule and cap of [`Crl::parse_and_verify`] but
+    /// without checking who signed it: for inspecting a bundle and for finding delta-CRL
+    /// locations while collecting one. Nothing read this way may be trusted.
+    pub fn parse_unverified(der: &[u8]) -> Result<Crl, CrlError> {
+        if der.len() > MAX_CRL_BYTES {
+            return Err(CrlError::TooLarge { len: der.len() });
+        }
+        let shell = Shell::parse(der)?;
+        Self::index(der, &shell)
+    }
+
+    fn index(der: &[u8], shell: &Shell<'_>) -> Result<Crl, CrlError> {
         let extensions = match shell.extensions {
             Some(exts) => Extensions::parse(exts)?,
             None => Extensions::default(),

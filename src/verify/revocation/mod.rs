@@ -4,6 +4,7 @@
 
 pub mod crl;
 pub mod ocsp;
+pub mod set;
 
 use std::fmt;
 

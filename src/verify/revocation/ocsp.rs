@@ -724,38 +724,8 @@ impl OcspResponse {
     /// Structure is checked before any signature. See the module docs for the Go rules and the
     /// differences.
     pub fn parse_and_verify(der: &[u8], issuer: &Certificate) -> Result<Self, OcspError> {
-        if der.len() > MAX_RESPONSE_BYTES {
-            return Err(OcspError::TooLarge {
-                len: der.len(),
-                max: MAX_RESPONSE_BYTES,
-            });
-        }
-        let outer = asn1::OcspResponse::from_der(der).map_err(malformed("OCSPResponse"))?;
-        let status = ResponseStatus::from_code(outer.response_status.0);
-        if status != ResponseStatus::Successful {
-            return Err(OcspError::NotSuccessful { status });
-        }
-        let bytes = outer.response_bytes.ok_or(OcspError::Malformed {
-            structure: "OCSPResponse",
-            reason: "a successful response without responseBytes".into(),
-        })?;
-        if bytes.response_type != ID_PKIX_OCSP_BASIC {
-            return Err(OcspError::UnsupportedResponseType {
-                oid: bytes.response_type.to_string(),
-            });
-        }
-        let basic = asn1::BasicOcspResponse::from_der(bytes.response.as_bytes())
-            .map_err(malformed("BasicOCSPResponse"))?;
+        let (basic, data) = parse_basic(der)?;
         let tbs = basic.tbs_response_data.0;
-        let data = asn1::ResponseData::from_der(tbs).map_err(malformed("ResponseData"))?;
-        if data.responses.is_empty() {
-            return Err(OcspError::Malformed {
-                structure: "ResponseData",
-                reason: "no SingleResponse".into(),
-            });
-        }
-        // Go parses byName as an RDNSequence and refuses the response otherwise; so does the
-        // decoder above.
         let responder_id = match data.responder_id {
             asn1::ResponderId::ByName(name) => ResponderId::ByName(name),
             asn1::ResponderId::ByKey(hash) => ResponderId::ByKey(hash.as_bytes().to_vec()),
@@ -779,7 +749,7 @@ impl OcspResponse {
         let responses = data
             .responses
             .iter()
-            .map(|single| single_info(single, &mut hashes))
+            .map(|single| single_info(single, Some(&mut hashes)))
             .collect::<Result<Vec<_>, _>>()?;
         let scheme = X509Scheme::from_algorithm_identifier(&basic.signature_algorithm)
             .map_err(OcspError::SignatureAlgorithm)?;
@@ -838,6 +808,70 @@ impl OcspResponse {
     }
 }
 
+/// The envelope checks shared by verification and inspection: size cap, status `successful`,
+/// type id-pkix-ocsp-basic, at least one SingleResponse.
+fn parse_basic(
+    der: &[u8],
+) -> Result<(asn1::BasicOcspResponse<'_>, asn1::ResponseData<'_>), OcspError> {
+    if der.len() > MAX_RESPONSE_BYTES {
+        return Err(OcspError::TooLarge {
+            len: der.len(),
+            max: MAX_RESPONSE_BYTES,
+        });
+    }
+    let outer = asn1::OcspResponse::from_der(der).map_err(malformed("OCSPResponse"))?;
+    let status = ResponseStatus::from_code(outer.response_status.0);
+    if status != ResponseStatus::Successful {
+        return Err(OcspError::NotSuccessful { status });
+    }
+    let bytes = outer.response_bytes.ok_or(OcspError::Malformed {
+        structure: "OCSPResponse",
+        reason: "a successful response without responseBytes".into(),
+    })?;
+    if bytes.response_type != ID_PKIX_OCSP_BASIC {
+        return Err(OcspError::UnsupportedResponseType {
+            oid: bytes.response_type.to_string(),
+        });
+    }
+    let basic = asn1::BasicOcspResponse::from_der(bytes.response.as_bytes())
+        .map_err(malformed("BasicOCSPResponse"))?;
+    let data = asn1::ResponseData::from_der(basic.tbs_response_data.0)
+        .map_err(malformed("ResponseData"))?;
+    if data.responses.is_empty() {
+        return Err(OcspError::Malformed {
+            structure: "ResponseData",
+            reason: "no SingleResponse".into(),
+        });
+    }
+    Ok((basic, data))
+}
+
+/// What an OCSP response says, read without checking who signed it: for inspection only.
+#[derive(Clone, Debug)]
+pub struct UnverifiedOcsp {
+    /// producedAt.
+    pub produced_at: Timestamp,
+    /// Every single response; `for_issuer` is always false (no issuer was given).
+    pub responses: Vec<SingleResponseInfo>,
+}
+
+impl UnverifiedOcsp {
+    /// Parses `der` with the same structural rules as [`OcspResponse::parse_and_verify`] but
+    /// without verifying its signature. Nothing read this way may be trusted.
+    pub fn parse(der: &[u8]) -> Result<Self, OcspError> {
+        let (_, data) = parse_basic(der)?;
+        let responses = data
+            .responses
+            .iter()
+            .map(|single| single_info(single, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            produced_at: data.produced_at.at,
+            responses,
+        })
+    }
+}
+
 /// The issuer's name and key hashed under each CertID algorithm, computed on first use.
 struct IssuerHashes<'c> {
     issuer: &'c Certificate,
@@ -871,7 +905,7 @@ impl<'c> IssuerHashes<'c> {
 
 fn single_info(
     single: &asn1::SingleResponse<'_>,
-    hashes: &mut IssuerHashes<'_>,
+    hashes: Option<&mut IssuerHashes<'_>>,
 ) -> Result<SingleResponseInfo, OcspError> {
     let serial = single.cert_id.serial_number.as_bytes().to_vec();
     let extensions = single.single_extensions.as_deref().unwrap_or_default();
@@ -898,11 +932,13 @@ fn single_info(
         asn1::CertStatus::Unknown(_) => OcspCertStatus::Unknown,
     };
     let hash = CertIdHash::from_oid(&single.cert_id.hash_algorithm.oid);
-    let for_issuer = hashes.matches(
-        &hash,
-        single.cert_id.issuer_name_hash.as_bytes(),
-        single.cert_id.issuer_key_hash.as_bytes(),
-    );
+    let for_issuer = hashes.is_some_and(|h| {
+        h.matches(
+            &hash,
+            single.cert_id.issuer_name_hash.as_bytes(),
+            single.cert_id.issuer_key_hash.as_bytes(),
+        )
+    });
     Ok(SingleResponseInfo {
         serial,
         hash,

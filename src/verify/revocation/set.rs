@@ -5,11 +5,12 @@
 //! CRLs; certificateHold / removeFromCRL; the signingAuthority invalidity-date exception; and
 //! "unknown" for anything missing or stale.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use der::Encode;
 
-use super::crl::{Crl, CrlEntry, CrlReason};
+use super::crl::{Crl, CrlEntry, CrlReason, cmp_crl_numbers};
 use super::ocsp::{OcspCertStatus, OcspResponse, SingleStatus};
 use super::{CertRevocationStatus, RevocationQuery, RevocationSource};
 use crate::verify::time::Timestamp;
@@ -19,17 +20,11 @@ use crate::verify::x509::Certificate;
 pub const MAX_BUNDLE_CERTIFICATES: usize = 1024;
 
 /// How stale data is treated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RevocationOptions {
     /// How long past its `nextUpdate` a CRL or OCSP response is still used. notation uses none;
     /// an air-gapped node may need a grace period between bundle deliveries. Default: none.
     pub grace_seconds: u32,
-}
-
-impl Default for RevocationOptions {
-    fn default() -> Self {
-        Self { grace_seconds: 0 }
-    }
 }
 
 /// One item of a bundle, by kind.
@@ -87,7 +82,9 @@ pub enum RevocationSetError {
         grace_seconds: u32,
     },
     /// Older than what is installed.
-    #[error("bundle item {index}: {what} is older than the installed one ({detail}); use --allow-rollback to install it anyway")]
+    #[error(
+        "bundle item {index}: {what} is older than the installed one ({detail}); use --allow-rollback to install it anyway"
+    )]
     Rollback {
         /// Item position.
         index: usize,
@@ -96,12 +93,6 @@ pub enum RevocationSetError {
         /// Numbers or times compared.
         detail: String,
     },
-}
-
-/// A CRL and the key that verified it.
-struct IndexedCrl {
-    crl: Crl,
-    issuer_key: [u8; 32],
 }
 
 /// An OCSP answer for one certificate.
@@ -113,7 +104,7 @@ struct OcspAnswer {
 
 /// The installed revocation data, indexed.
 pub struct RevocationSet {
-    crls: Vec<IndexedCrl>,
+    crls: Vec<Crl>,
     /// (issuer subject DER, issuer key hash) → indices into `crls`.
     crls_by_issuer: HashMap<(Vec<u8>, [u8; 32]), Vec<usize>>,
     /// (issuer key hash, serial) → answer.
@@ -123,7 +114,12 @@ pub struct RevocationSet {
 
 impl std::fmt::Debug for RevocationSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RevocationSet({} CRLs, {} OCSP answers)", self.crls.len(), self.ocsp.len())
+        write!(
+            f,
+            "RevocationSet({} CRLs, {} OCSP answers)",
+            self.crls.len(),
+            self.ocsp.len()
+        )
     }
 }
 
@@ -159,16 +155,6 @@ pub fn key_hash(cert: &Certificate) -> [u8; 32] {
     out
 }
 
-fn cmp_number(a: Option<&[u8]>, b: Option<&[u8]>) -> std::cmp::Ordering {
-    let strip = |n: Option<&[u8]>| {
-        let n = n.unwrap_or_default();
-        let first = n.iter().position(|b| *b != 0).unwrap_or(n.len());
-        n[first..].to_vec()
-    };
-    let (a, b) = (strip(a), strip(b));
-    a.len().cmp(&b.len()).then_with(|| a.cmp(&b))
-}
-
 fn hex_opt(n: Option<&[u8]>) -> Option<String> {
     n.map(crate::verify::descriptor::hex)
 }
@@ -186,18 +172,21 @@ impl RevocationSet {
 
     /// Builds a set from bundle items. `anchors` are the trust-store certificates; certificate
     /// items are admitted when they chain to them. Every CRL and OCSP response must verify
-    /// with an admitted CA (or its delegated responder), and be fresh at `now`. With
-    /// `previous`, anything older than what it holds is refused unless `allow_rollback`.
+    /// with an admitted CA (or its delegated responder), and — when `fresh_at` is given — be
+    /// fresh then (nextUpdate plus the grace). With `previous`, anything older than what it
+    /// holds is refused unless `allow_rollback`.
     pub fn build(
         items: &[RevocationItem<'_>],
         anchors: &[&Certificate],
-        now: Timestamp,
+        fresh_at: Option<Timestamp>,
         options: RevocationOptions,
         previous: Option<&RevocationSet>,
         allow_rollback: bool,
     ) -> Result<Self, RevocationSetError> {
         let grace = i128::from(options.grace_seconds) * 1_000_000_000;
-        let stale = |next: Option<Timestamp>| next.is_none_or(|n| now > n.saturating_add_nanos(grace));
+        let stale = |next: Option<Timestamp>| {
+            fresh_at.is_some_and(|now| next.is_none_or(|n| now > n.saturating_add_nanos(grace)))
+        };
 
         // 1. CA certificates from chains, admitted when they chain to an anchor.
         let mut pending: Vec<(usize, Certificate)> = Vec::new();
@@ -207,14 +196,17 @@ impl RevocationSet {
                     return Err(RevocationSetError::Certificate {
                         index,
                         subject: "?".into(),
-                        reason: format!("more than {MAX_BUNDLE_CERTIFICATES} certificates in one bundle"),
+                        reason: format!(
+                            "more than {MAX_BUNDLE_CERTIFICATES} certificates in one bundle"
+                        ),
                     });
                 }
-                let cert = Certificate::from_der(der).map_err(|e| RevocationSetError::Certificate {
-                    index,
-                    subject: "?".into(),
-                    reason: e.to_string(),
-                })?;
+                let cert =
+                    Certificate::from_der(der).map_err(|e| RevocationSetError::Certificate {
+                        index,
+                        subject: "?".into(),
+                        reason: e.to_string(),
+                    })?;
                 pending.push((index, cert));
             }
         }
@@ -263,7 +255,9 @@ impl RevocationSet {
         // 2. CRLs, each verified by an issuer with its name.
         let mut set = Self::empty(options);
         for (index, item) in items.iter().enumerate() {
-            let RevocationItem::Crl(der) = item else { continue };
+            let RevocationItem::Crl(der) = item else {
+                continue;
+            };
             let mut last_error = None;
             let mut verified = None;
             for issuer in &issuers {
@@ -279,26 +273,38 @@ impl RevocationSet {
                 return Err(RevocationSetError::Crl {
                     index,
                     issuer: "?".into(),
-                    reason: last_error.unwrap_or_else(|| "no trust-store or bundle certificate can verify it".into()),
+                    reason: last_error.unwrap_or_else(|| {
+                        "no trust-store or bundle certificate can verify it".into()
+                    }),
                 });
             };
             if stale(crl.next_update()) {
                 return Err(RevocationSetError::Stale {
                     index,
                     what: "CRL".into(),
-                    next_update: crl.next_update().map_or_else(|| "(no nextUpdate)".into(), |t| t.to_string()),
+                    next_update: crl
+                        .next_update()
+                        .map_or_else(|| "(no nextUpdate)".into(), |t| t.to_string()),
                     grace_seconds: options.grace_seconds,
                 });
             }
             if let Some(prev) = previous
                 && !allow_rollback
-                && let Some(old) = prev.newest_crl(crl.issuer_der(), &issuer_key, crl.delta_base().is_some())
-                && (cmp_number(crl.number(), old.number()) == std::cmp::Ordering::Less
+                && let Some(old) =
+                    prev.newest_crl(crl.issuer_der(), &issuer_key, crl.delta_base().is_some())
+                && (cmp_opt_numbers(crl.number(), old.number()) == Ordering::Less
                     || crl.this_update() < old.this_update())
             {
                 return Err(RevocationSetError::Rollback {
                     index,
-                    what: format!("{} CRL", if crl.delta_base().is_some() { "delta" } else { "base" }),
+                    what: format!(
+                        "{} CRL",
+                        if crl.delta_base().is_some() {
+                            "delta"
+                        } else {
+                            "base"
+                        }
+                    ),
                     detail: format!(
                         "number {:?} thisUpdate {} vs installed number {:?} thisUpdate {}",
                         hex_opt(crl.number()),
@@ -309,13 +315,18 @@ impl RevocationSet {
                 });
             }
             let key = (crl.issuer_der().to_vec(), issuer_key);
-            set.crls_by_issuer.entry(key).or_default().push(set.crls.len());
-            set.crls.push(IndexedCrl { crl, issuer_key });
+            set.crls_by_issuer
+                .entry(key)
+                .or_default()
+                .push(set.crls.len());
+            set.crls.push(crl);
         }
 
         // 3. OCSP responses, each verified by an issuer (or its delegated responder).
         for (index, item) in items.iter().enumerate() {
-            let RevocationItem::Ocsp(der) = item else { continue };
+            let RevocationItem::Ocsp(der) = item else {
+                continue;
+            };
             let mut last_error = None;
             let mut verified = None;
             for issuer in &issuers {
@@ -330,15 +341,30 @@ impl RevocationSet {
             let Some((response, issuer_key)) = verified else {
                 return Err(RevocationSetError::Ocsp {
                     index,
-                    reason: last_error.unwrap_or_else(|| "no trust-store or bundle certificate can verify it".into()),
+                    reason: last_error.unwrap_or_else(|| {
+                        "no trust-store or bundle certificate can verify it".into()
+                    }),
                 });
             };
-            for single in response.responses() {
-                if stale(single.next_update) {
+            let mut seen: Vec<&[u8]> = Vec::new();
+            // A single response about another issuer's certificate is never matched, and within
+            // one response the first answer for a certificate counts (as in notation).
+            for single in response.responses().filter(|s| s.for_issuer) {
+                if seen.contains(&single.serial.as_slice()) {
+                    continue;
+                }
+                seen.push(&single.serial);
+                if stale(single.status.next_update) {
                     return Err(RevocationSetError::Stale {
                         index,
-                        what: format!("OCSP response for serial {}", crate::verify::descriptor::hex(&single.serial)),
-                        next_update: single.next_update.map_or_else(|| "(no nextUpdate)".into(), |t| t.to_string()),
+                        what: format!(
+                            "OCSP response for serial {}",
+                            crate::verify::descriptor::hex(&single.serial)
+                        ),
+                        next_update: single
+                            .status
+                            .next_update
+                            .map_or_else(|| "(no nextUpdate)".into(), |t| t.to_string()),
                         grace_seconds: options.grace_seconds,
                     });
                 }
@@ -350,8 +376,15 @@ impl RevocationSet {
                 {
                     return Err(RevocationSetError::Rollback {
                         index,
-                        what: format!("OCSP response for serial {}", crate::verify::descriptor::hex(&single.serial)),
-                        detail: format!("producedAt {} vs installed {}", response.produced_at(), old.produced_at),
+                        what: format!(
+                            "OCSP response for serial {}",
+                            crate::verify::descriptor::hex(&single.serial)
+                        ),
+                        detail: format!(
+                            "producedAt {} vs installed {}",
+                            response.produced_at(),
+                            old.produced_at
+                        ),
                     });
                 }
                 let answer = OcspAnswer {
@@ -375,12 +408,12 @@ impl RevocationSet {
         self.crls
             .iter()
             .map(|c| CrlSummary {
-                issuer: render_name(c.crl.issuer_der()),
-                number: hex_opt(c.crl.number()),
-                delta_base: hex_opt(c.crl.delta_base()),
-                this_update: c.crl.this_update(),
-                next_update: c.crl.next_update(),
-                entries: c.crl.entry_count(),
+                issuer: render_name(c.issuer_der()),
+                number: hex_opt(c.number()),
+                delta_base: hex_opt(c.delta_base()),
+                this_update: c.this_update(),
+                next_update: c.next_update(),
+                entries: c.entry_count(),
             })
             .collect()
     }
@@ -394,9 +427,9 @@ impl RevocationSet {
         self.crls_by_issuer
             .get(&(issuer_der.to_vec(), *key))?
             .iter()
-            .map(|&i| &self.crls[i].crl)
-            .filter(|c| c.delta_base().is_some() == delta)
-            .max_by(|a, b| cmp_number(a.number(), b.number()).then(a.this_update().cmp(&b.this_update())))
+            .map(|&i| &self.crls[i])
+            .filter(|c| c.is_delta() == delta)
+            .max_by(|a, b| newer(a, b))
     }
 
     fn fresh(&self, next: Option<Timestamp>, now: Timestamp) -> bool {
@@ -405,6 +438,19 @@ impl RevocationSet {
     }
 
     fn ocsp_status(&self, q: &RevocationQuery<'_>, issuer_key: &[u8; 32]) -> CertRevocationStatus {
+        // notation asks only http:// responders; with none, OCSP cannot answer.
+        if !q
+            .certificate
+            .extensions()
+            .ocsp_urls
+            .iter()
+            .any(|u| u.starts_with("http://"))
+        {
+            return CertRevocationStatus::Unknown {
+                reason: "its OCSP responders are not http:// (notation cannot use them either)"
+                    .into(),
+            };
+        }
         let key = (*issuer_key, q.certificate.serial_number().to_vec());
         let Some(answer) = self.ocsp.get(&key) else {
             return CertRevocationStatus::Unknown {
@@ -415,7 +461,10 @@ impl RevocationSet {
             return CertRevocationStatus::Unknown {
                 reason: format!(
                     "the OCSP response expired at {}",
-                    answer.status.next_update.map_or_else(|| "(no nextUpdate)".into(), |t| t.to_string())
+                    answer
+                        .status
+                        .next_update
+                        .map_or_else(|| "(no nextUpdate)".into(), |t| t.to_string())
                 ),
             };
         }
@@ -427,7 +476,8 @@ impl RevocationSet {
             OcspCertStatus::Revoked { time, reason } => {
                 // signingAuthority: a compromise dated after the authentic signing time does not
                 // touch this signature (§7).
-                if let (Some(ast), Some(invalid)) = (q.authentic_signing_time, answer.status.invalidity_date)
+                if let (Some(ast), Some(invalid)) =
+                    (q.authentic_signing_time, answer.status.invalidity_date)
                     && ast < invalid
                 {
                     return CertRevocationStatus::Good;
@@ -444,29 +494,47 @@ impl RevocationSet {
     fn crl_status(&self, q: &RevocationQuery<'_>, issuer_key: &[u8; 32]) -> CertRevocationStatus {
         let cert = q.certificate;
         let unknown = |reason: String| CertRevocationStatus::Unknown { reason };
+        // notation fetches every distribution point and fails on any it cannot use; it can
+        // only use http:// ones.
+        if let Some(url) = cert
+            .extensions()
+            .crl_urls
+            .iter()
+            .find(|u| !u.starts_with("http://"))
+        {
+            return unknown(format!(
+                "CRL distribution point {url:?} is not http:// (notation cannot use it either)"
+            ));
+        }
         let Some(indices) = self
             .crls_by_issuer
             .get(&(cert.issuer_der().to_vec(), *issuer_key))
         else {
-            return unknown(format!("no CRL from its issuer {:?} in the revocation set", q.issuer.subject()));
+            return unknown(format!(
+                "no CRL from its issuer {:?} in the revocation set",
+                q.issuer.subject()
+            ));
         };
         let covering = || {
             indices
                 .iter()
-                .map(|&i| &self.crls[i].crl)
+                .map(|&i| &self.crls[i])
                 .filter(move |c| c.covers(cert))
         };
         let Some(base) = covering()
-            .filter(|c| c.delta_base().is_none())
-            .max_by(|a, b| cmp_number(a.number(), b.number()).then(a.this_update().cmp(&b.this_update())))
+            .filter(|c| !c.is_delta())
+            .max_by(|a, b| newer(a, b))
         else {
-            return unknown(format!("no CRL in the revocation set covers it (issuer {:?})", q.issuer.subject()));
+            return unknown(format!(
+                "no CRL in the revocation set covers it (issuer {:?})",
+                q.issuer.subject()
+            ));
         };
         if !self.fresh(base.next_update(), q.now) {
             return unknown(format!(
                 "the CRL of {:?} expired at {}",
                 q.issuer.subject(),
-                base.next_update().map_or_else(|| "(no nextUpdate)".into(), |t| t.to_string())
+                show_next_update(base.next_update())
             ));
         }
         if cert.extensions().has_freshest_crl && base.freshest_crl_urls().is_empty() {
@@ -475,41 +543,85 @@ impl RevocationSet {
         let delta = if base.freshest_crl_urls().is_empty() {
             None
         } else {
+            let Some(base_number) = base.number() else {
+                return unknown(
+                    "the base CRL names a delta CRL but has no CRL number to match it with".into(),
+                );
+            };
             let found = covering()
                 .filter(|d| {
-                    d.delta_base().is_some_and(|b| cmp_number(Some(b), base.number()) != std::cmp::Ordering::Greater)
-                        && cmp_number(d.number(), base.number()) == std::cmp::Ordering::Greater
+                    d.delta_base()
+                        .is_some_and(|b| cmp_crl_numbers(b, base_number) != Ordering::Greater)
+                        && d.number()
+                            .is_some_and(|n| cmp_crl_numbers(n, base_number) == Ordering::Greater)
                 })
-                .max_by(|a, b| cmp_number(a.number(), b.number()));
+                .max_by(|a, b| newer(a, b));
             match found {
                 Some(d) if self.fresh(d.next_update(), q.now) => Some(d),
                 Some(d) => {
                     return unknown(format!(
                         "the delta CRL of {:?} expired at {}",
                         q.issuer.subject(),
-                        d.next_update().map_or_else(|| "(no nextUpdate)".into(), |t| t.to_string())
+                        show_next_update(d.next_update())
                     ));
                 }
-                None => return unknown("the base CRL names a delta CRL that is not in the revocation set".into()),
+                None => {
+                    return unknown(
+                        "the base CRL names a delta CRL that is not in the revocation set".into(),
+                    );
+                }
             }
         };
         let serial = cert.serial_number();
         let entries: Vec<CrlEntry> = [Some(base), delta]
             .into_iter()
             .flatten()
-            .filter_map(|c| c.lookup(serial))
+            .flat_map(|c| c.lookup_all(serial))
             .collect();
-        judge_entries(&entries, q.authentic_signing_time)
+        let status = judge_entries(&entries, q.authentic_signing_time);
+        // A CRL partitioned by reason (onlySomeReasons) can show a revocation but not its
+        // absence; notation ignores the partition, notaryd does not claim more than it knows.
+        if status == CertRevocationStatus::Good
+            && [Some(base), delta]
+                .into_iter()
+                .flatten()
+                .any(|c| c.scope().only_some_reasons.is_some())
+        {
+            return unknown("its CRL covers only some revocation reasons".into());
+        }
+        status
     }
 }
 
-/// notation's entry rules across base and delta (§7).
-fn judge_entries(entries: &[CrlEntry], authentic_signing_time: Option<Timestamp>) -> CertRevocationStatus {
+/// Orders CRLs of one issuer: higher CRL number, then later thisUpdate.
+fn newer(a: &Crl, b: &Crl) -> Ordering {
+    cmp_opt_numbers(a.number(), b.number()).then(a.this_update().cmp(&b.this_update()))
+}
+
+fn cmp_opt_numbers(a: Option<&[u8]>, b: Option<&[u8]>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => cmp_crl_numbers(a, b),
+        (a, b) => a.is_some().cmp(&b.is_some()),
+    }
+}
+
+fn show_next_update(next: Option<Timestamp>) -> String {
+    next.map_or_else(|| "(no nextUpdate)".into(), |t| t.to_string())
+}
+
+/// notation's entry rules across base and delta (§7), with every entry for the serial
+/// considered: an entry whose invalidity date is after the authentic signing time is set
+/// aside, but (unlike notation, which stops reading the CRL there) the other entries still
+/// count.
+fn judge_entries(
+    entries: &[CrlEntry],
+    authentic_signing_time: Option<Timestamp>,
+) -> CertRevocationStatus {
     let mut latest_hold_or_remove: Option<&CrlEntry> = None;
     for e in entries {
-        if e.unsupported_critical_extension {
+        if e.is_unusable() {
             return CertRevocationStatus::Unknown {
-                reason: "its CRL entry has an unsupported critical extension".into(),
+                reason: "its CRL entry has an unsupported critical or malformed extension".into(),
             };
         }
         if let (Some(ast), Some(invalid)) = (authentic_signing_time, e.invalidity_date)

@@ -1,0 +1,390 @@
+//! `notaryd bundle create`, run on a connected machine: collect the CRLs and OCSP responses
+//! that verifications on a node will need, plus the CA certificates of signature chains that
+//! issued them, and write them as one bundle.
+//!
+//! Sources: the CRL distribution points of every certificate in the trust stores and in the
+//! chains (signing and TSA) of the given images' signatures — and the delta CRLs their CRLs
+//! name; OCSP responses for every certificate of those chains that names a responder; and
+//! CRLs and OCSP responses the operator already has as files. Only `http://` is fetched (as
+//! notation does), each fetch under a deadline and a size cap; what cannot be had is
+//! reported, never silently dropped.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::format::{self, ItemHeader, ItemKind};
+use crate::oci;
+use crate::registry::client::{Endpoint, RegistryClient};
+use crate::verify::envelope::parse_unverified;
+use crate::verify::limits::Limits;
+use crate::verify::revocation::ocsp::request_der;
+use crate::verify::x509::Certificate;
+
+/// Deadline for one CRL download (notation's CRL timeout).
+pub const CRL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Deadline for one OCSP request (notation's OCSP timeout).
+pub const OCSP_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most URLs fetched for one bundle: far more than a trust store's CAs name.
+pub const MAX_URLS: usize = 1024;
+
+/// What a `bundle create` found and failed to find.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateReport {
+    /// Items written, by source.
+    pub collected: Vec<String>,
+    /// What could not be had, with the reason.
+    pub missing: Vec<String>,
+}
+
+/// The inputs of `bundle create`.
+pub struct CreateRequest {
+    /// Trust-store certificates (every store).
+    pub anchors: Vec<Certificate>,
+    /// Signature chains (and TSA chains) of the images asked for, leaf first per chain.
+    pub chains: Vec<Vec<Certificate>>,
+    /// CRL URLs or files given by the operator.
+    pub crls: Vec<String>,
+    /// Certificates to get OCSP responses for (their issuers must be among the known
+    /// certificates).
+    pub ocsp_for: Vec<Certificate>,
+    /// OCSP response files given by the operator.
+    pub ocsp_files: Vec<PathBuf>,
+}
+
+/// Collects everything and returns the bundle's items and the report.
+pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, CreateReport) {
+    let mut report = CreateReport::default();
+    let mut items: Vec<(ItemHeader, Vec<u8>)> = Vec::new();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .build();
+    let http = match http {
+        Ok(h) => h,
+        Err(e) => {
+            report.missing.push(format!("HTTP client: {e}"));
+            return (items, report);
+        }
+    };
+
+    // Every certificate we know, for finding issuers.
+    let mut known: Vec<&Certificate> = request.anchors.iter().collect();
+    for chain in &request.chains {
+        known.extend(chain.iter());
+    }
+    known.extend(request.ocsp_for.iter());
+
+    // CA certificates of the chains that are not trust-store certificates go in, so that the
+    // node can check the CRLs and responses they issued.
+    let mut included: BTreeSet<Vec<u8>> =
+        request.anchors.iter().map(|c| c.der().to_vec()).collect();
+    for chain in &request.chains {
+        for cert in chain.iter().skip(1) {
+            if included.insert(cert.der().to_vec()) {
+                let mut h = format::item(ItemKind::Certificate, Some("signature chain".into()));
+                h.subject = Some(cert.subject());
+                items.push((h, cert.der().to_vec()));
+                report
+                    .collected
+                    .push(format!("certificate {}", cert.subject()));
+            }
+        }
+    }
+
+    // CRL distribution points.
+    let mut urls: BTreeSet<String> = BTreeSet::new();
+    for cert in &known {
+        urls.extend(cert.extensions().crl_urls.iter().cloned());
+    }
+    let mut files = Vec::new();
+    for c in &request.crls {
+        if c.contains("://") {
+            urls.insert(c.clone());
+        } else {
+            files.push(c.clone());
+        }
+    }
+    let mut queue: Vec<String> = urls.into_iter().collect();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    while let Some(url) = queue.pop() {
+        if !seen.insert(url.clone()) {
+            continue;
+        }
+        if seen.len() > MAX_URLS {
+            report
+                .missing
+                .push(format!("more than {MAX_URLS} CRL URLs; stopped at {url}"));
+            break;
+        }
+        match fetch(&http, &url, format::MAX_CRL_BYTES, CRL_TIMEOUT, None).await {
+            Ok(der) => {
+                // Delta CRLs named by this CRL are needed too.
+                if let Ok(crl) = crate::verify::revocation::crl::Crl::parse_unverified(&der) {
+                    queue.extend(crl.freshest_crl_urls().iter().cloned());
+                    let mut h = format::item(ItemKind::Crl, Some(url.clone()));
+                    h.issuer = Some(render_name(crl.issuer_der()));
+                    items.push((h, der));
+                    report.collected.push(format!("CRL {url}"));
+                } else {
+                    report.missing.push(format!("CRL {url}: not a DER CRL"));
+                }
+            }
+            Err(e) => report.missing.push(format!("CRL {url}: {e}")),
+        }
+    }
+    for file in files {
+        match std::fs::read(&file) {
+            Ok(der) if der.len() as u64 <= format::MAX_CRL_BYTES => {
+                items.push((format::item(ItemKind::Crl, Some(file.clone())), der));
+                report.collected.push(format!("CRL file {file}"));
+            }
+            Ok(_) => report.missing.push(format!(
+                "CRL file {file}: larger than {} bytes",
+                format::MAX_CRL_BYTES
+            )),
+            Err(e) => report.missing.push(format!("CRL file {file}: {e}")),
+        }
+    }
+
+    // OCSP for every chain certificate that names a responder, and for --ocsp-for.
+    let mut targets: Vec<(&Certificate, &Certificate)> = Vec::new();
+    for chain in &request.chains {
+        for pair in chain.windows(2) {
+            if !pair[0].extensions().ocsp_urls.is_empty() {
+                targets.push((&pair[0], &pair[1]));
+            }
+        }
+    }
+    for cert in &request.ocsp_for {
+        match known
+            .iter()
+            .find(|i| cert.is_issued_by(i).is_ok() && i.der() != cert.der())
+        {
+            Some(issuer) => targets.push((cert, issuer)),
+            None => report.missing.push(format!(
+                "OCSP for {}: its issuer is not among the known certificates",
+                cert.subject()
+            )),
+        }
+    }
+    for (cert, issuer) in targets {
+        let req = match request_der(cert, issuer) {
+            Ok(r) => r,
+            Err(e) => {
+                report
+                    .missing
+                    .push(format!("OCSP for {}: {e}", cert.subject()));
+                continue;
+            }
+        };
+        let mut got = false;
+        for url in &cert.extensions().ocsp_urls {
+            match fetch(&http, url, format::MAX_OCSP_BYTES, OCSP_TIMEOUT, Some(&req)).await {
+                Ok(der) => {
+                    let mut h = format::item(ItemKind::Ocsp, Some(url.clone()));
+                    h.issuer = Some(issuer.subject());
+                    h.serial = Some(crate::verify::descriptor::hex(cert.serial_number()));
+                    items.push((h, der));
+                    report
+                        .collected
+                        .push(format!("OCSP {url} for {}", cert.subject()));
+                    got = true;
+                    break;
+                }
+                Err(e) => report
+                    .missing
+                    .push(format!("OCSP {url} for {}: {e}", cert.subject())),
+            }
+        }
+        if !got && cert.extensions().ocsp_urls.is_empty() {
+            report.missing.push(format!(
+                "OCSP for {}: the certificate names no responder",
+                cert.subject()
+            ));
+        }
+    }
+    for file in &request.ocsp_files {
+        match std::fs::read(file) {
+            Ok(der) if der.len() as u64 <= format::MAX_OCSP_BYTES => {
+                items.push((
+                    format::item(ItemKind::Ocsp, Some(file.display().to_string())),
+                    der,
+                ));
+                report
+                    .collected
+                    .push(format!("OCSP file {}", file.display()));
+            }
+            Ok(_) => report.missing.push(format!(
+                "OCSP file {}: larger than {} bytes",
+                file.display(),
+                format::MAX_OCSP_BYTES
+            )),
+            Err(e) => report
+                .missing
+                .push(format!("OCSP file {}: {e}", file.display())),
+        }
+    }
+    (items, report)
+}
+
+/// GET (or, with `ocsp_request`, POST `application/ocsp-request`) an `http://` URL, capped.
+async fn fetch(
+    http: &reqwest::Client,
+    url: &str,
+    max: u64,
+    timeout: Duration,
+    ocsp_request: Option<&[u8]>,
+) -> Result<Vec<u8>, String> {
+    if !url.starts_with("http://") {
+        return Err("only http:// URLs are fetched (as notation does)".into());
+    }
+    let request = match ocsp_request {
+        Some(body) => http
+            .post(url)
+            .header("Content-Type", "application/ocsp-request")
+            .body(body.to_vec()),
+        None => http.get(url),
+    };
+    let mut response = request.timeout(timeout).send().await.map_err(|e| {
+        if e.is_timeout() {
+            format!("timed out after {timeout:?}")
+        } else {
+            e.to_string()
+        }
+    })?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status().as_u16()));
+    }
+    if response.content_length().is_some_and(|l| l > max) {
+        return Err(format!("larger than {max} bytes"));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if out.len() as u64 + chunk.len() as u64 > max {
+            return Err(format!("larger than {max} bytes"));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The signing and TSA chains of every signature of an artifact in a registry (unverified:
+/// they only say where revocation data lives).
+pub async fn signature_chains(
+    client: &RegistryClient,
+    ep: &Endpoint,
+    repository: &str,
+    reference: &str,
+    limits: &Limits,
+) -> Result<Vec<Vec<Certificate>>, crate::registry::error::RegistryError> {
+    let manifest = client
+        .fetch_manifest(ep, repository, reference, limits.max_manifest_bytes)
+        .await?;
+    let mut entries = Vec::new();
+    match client
+        .referrers_page(
+            ep,
+            repository,
+            &manifest.digest,
+            oci::ARTIFACT_TYPE_NOTARY_SIGNATURE,
+            None,
+            limits.max_manifest_bytes,
+        )
+        .await?
+    {
+        Some(page) => entries.extend(page.entries),
+        None => {
+            let tag = oci::referrers_tag(&manifest.digest);
+            if let Ok(index) = client
+                .fetch_manifest(ep, repository, &tag, limits.max_manifest_bytes)
+                .await
+                && let Ok(parsed) = oci::Manifest::parse(&index.bytes)
+            {
+                entries.extend(parsed.manifests);
+            }
+        }
+    }
+    let mut chains = Vec::new();
+    for entry in entries
+        .iter()
+        .filter(|e| oci::is_signature_entry(e))
+        .take(limits.max_signature_attempts)
+    {
+        let Ok(sig) = client
+            .fetch_manifest(
+                ep,
+                repository,
+                entry.digest.as_str(),
+                limits.max_manifest_bytes,
+            )
+            .await
+        else {
+            continue;
+        };
+        let Ok(parsed) = oci::Manifest::parse(&sig.bytes) else {
+            continue;
+        };
+        let Some(layer) = parsed.layers.first().or(parsed.blobs.first()) else {
+            continue;
+        };
+        let Ok(envelope) = client
+            .fetch_blob(
+                ep,
+                repository,
+                &layer.digest,
+                layer.size,
+                limits.max_envelope_bytes,
+            )
+            .await
+        else {
+            continue;
+        };
+        let Ok(p) = parse_unverified(&layer.media_type, &envelope, limits) else {
+            continue;
+        };
+        let chain: Vec<Certificate> = p
+            .certificate_chain
+            .iter()
+            .filter_map(|d| Certificate::from_der(d).ok())
+            .collect();
+        if let Some(token) = &p.timestamp_token
+            && let Ok(tsa) =
+                crate::verify::timestamp::token_certificates(token, limits.max_chain_len)
+        {
+            chains.push(order_chain(tsa));
+        }
+        chains.push(chain);
+    }
+    Ok(chains)
+}
+
+/// Orders a bag of certificates leaf first (each issued by the next), best effort.
+fn order_chain(mut certs: Vec<Certificate>) -> Vec<Certificate> {
+    let Some(leaf_pos) = certs.iter().position(|c| {
+        !c.extensions()
+            .basic_constraints
+            .as_ref()
+            .is_some_and(|(bc, _)| bc.ca)
+    }) else {
+        return certs;
+    };
+    let mut out = vec![certs.remove(leaf_pos)];
+    while let Some(pos) = certs
+        .iter()
+        .position(|c| out.last().is_some_and(|l| l.is_issued_by(c).is_ok()))
+    {
+        out.push(certs.remove(pos));
+    }
+    out.extend(certs);
+    out
+}
+
+fn render_name(der: &[u8]) -> String {
+    use der::Decode;
+    x509_cert::name::Name::from_der(der)
+        .map(|n| crate::verify::dn::render_go_style(&n))
+        .unwrap_or_else(|_| "?".into())
+}
