@@ -12,7 +12,12 @@
 //!   memory before the DER is read, after the import, after the DER is dropped (the "added"
 //!   figure), and the high-water mark during the import (`VmHWM`, reset first through
 //!   `/proc/self/clear_refs` where the kernel allows it);
-//! - times lookups of present and absent serials (median over batches).
+//! - times lookups of present and absent serials (median over batches);
+//! - then the same CRL as an operator installs it: written into a revocation bundle file,
+//!   `notaryd::bundle::import` into a state directory (read, format and item digests, CRL
+//!   verify and index, atomic write), memory of a fresh process holding the installed set
+//!   (`bundle::load_set`), and one certificate's revocation query through the set
+//!   (`check_chain`: issuer key hash, index probe, scope check).
 //!
 //! A custom harness keeps the numbers in one place and needs no benchmarking framework.
 
@@ -31,7 +36,11 @@ use std::time::{Duration, Instant};
 
 use common::crl::{CrlSpec, DAY, THIS_UPDATE, push_tlv, time_der, tlv};
 use common::pki::{CertSpec, KeyKind, TestCert, TestKey};
+use notaryd::bundle::format::{self, ItemKind};
 use notaryd::verify::revocation::crl::Crl;
+use notaryd::verify::revocation::set::RevocationOptions;
+use notaryd::verify::revocation::{ChainRevocation, check_chain};
+use notaryd::verify::time::Timestamp;
 use notaryd::verify::x509::Certificate;
 
 const ENTRIES: usize = 500_000;
@@ -171,10 +180,33 @@ fn child_import(crl_path: &str, ca_path: &str) {
     println!("entries={}", black_box(&crl).entry_count());
 }
 
+/// The child: load the installed set of `state_dir` once and report memory.
+fn child_load_set(bundle_path: &str, ca_path: &str) {
+    let issuer = Certificate::from_der(&std::fs::read(ca_path).unwrap()).unwrap();
+    let (before, _) = memory();
+    let set = notaryd::bundle::load_set(
+        std::path::Path::new(bundle_path),
+        &[&issuer],
+        &[],
+        None,
+        RevocationOptions::default(),
+    )
+    .unwrap();
+    let (loaded, peak) = memory();
+    println!("before={before}");
+    println!("loaded={loaded}");
+    println!("peak={peak}");
+    println!("crls={}", black_box(&set).crl_summaries().len());
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child-import") {
         child_import(&args[i + 1], &args[i + 2]);
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--child-load-set") {
+        child_load_set(&args[i + 1], &args[i + 2]);
         return;
     }
     // `cargo test --all-targets` runs this harness-less binary without `--bench`; only measure
@@ -321,5 +353,86 @@ fn main() {
         "lookup: present serial {:.2} µs, absent serial {:.2} µs (median per lookup)",
         hit.as_secs_f64() * 1e6,
         miss.as_secs_f64() * 1e6
+    );
+
+    // The same CRL as an operator installs it.
+    drop(crl);
+    let bundle_path = dir.path().join("big.bundle");
+    let items = vec![(
+        format::item(ItemKind::Crl, Some("bench".into())),
+        der.clone(),
+    )];
+    std::fs::write(
+        &bundle_path,
+        format::write("2026-01-01T00:00:00Z", "bench", &items, None).unwrap(),
+    )
+    .unwrap();
+    drop(items);
+    let now = Timestamp::from_unix_seconds(THIS_UPDATE + DAY);
+    let mut times = Vec::new();
+    for run in 0..IMPORT_RUNS {
+        let state = dir.path().join(format!("state{run}"));
+        let t = Instant::now();
+        notaryd::bundle::import(
+            &bundle_path,
+            &state,
+            &[&issuer],
+            &[],
+            now,
+            RevocationOptions::default(),
+            false,
+        )
+        .unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "bundle import (read, digests, CRL verify + index, atomic install): median {} (min {}, max {}, {} runs; requirement < 3 s)",
+        ms(times[times.len() / 2]),
+        ms(times[0]),
+        ms(times[times.len() - 1]),
+        IMPORT_RUNS
+    );
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--bench")
+        .arg("--child-load-set")
+        .arg(&bundle_path)
+        .arg(&ca_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "child failed: {out:?}");
+    let report = String::from_utf8(out.stdout).unwrap();
+    let kib = |key: &str| -> i64 {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    println!(
+        "installed set in a fresh process: {} added once loaded (requirement < 40 MiB), peak {} above the start (the bundle file is read whole while loading)",
+        mib(kib("loaded") - kib("before")),
+        mib(kib("peak") - kib("before"))
+    );
+    let set = notaryd::bundle::load_set(
+        &bundle_path,
+        &[&issuer],
+        &[],
+        None,
+        RevocationOptions::default(),
+    )
+    .unwrap();
+    let mut spec = CertSpec::code_signing("bench leaf");
+    spec.crl_urls = vec!["http://crl.example/bench.crl".into()];
+    let leaf = ca.issue(spec, TestKey::generate(KeyKind::P256));
+    let chain = [Certificate::from_der(&leaf.der).unwrap(), issuer.clone()];
+    assert_eq!(check_chain(&chain, &set, None, now).0, ChainRevocation::Ok);
+    let query = median_per_call(Duration::from_millis(500), 1000, || {
+        black_box(check_chain(black_box(&chain), &set, None, now));
+    });
+    println!(
+        "revocation query through the installed set (one certificate, check_chain): {:.2} µs (median)",
+        query.as_secs_f64() * 1e6
     );
 }

@@ -40,6 +40,9 @@ mod timestamp_vectors;
 #[path = "it/cli.rs"]
 mod cli;
 
+#[path = "it/revocation_set.rs"]
+mod revocation_set;
+
 #[path = "it/robustness.rs"]
 mod robustness;
 

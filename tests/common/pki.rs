@@ -105,8 +105,14 @@ impl TestKey {
         {
             return k.clone();
         }
+        // Generated outside the lock (RSA is slow); if another thread stored this slot
+        // meanwhile, theirs is used, so every caller of one slot gets the same key.
         let key = Self::generate(kind);
-        cache.lock().unwrap().push(((kind, slot), key.clone()));
+        let mut cache = cache.lock().unwrap();
+        if let Some((_, k)) = cache.iter().find(|(id, _)| *id == (kind, slot)) {
+            return k.clone();
+        }
+        cache.push(((kind, slot), key.clone()));
         key
     }
 

@@ -322,6 +322,10 @@ pub struct PkiOptions {
     pub intermediate_eku: Vec<ExtendedKeyUsagePurpose>,
     pub intermediate_validity: (Timestamp, Timestamp),
     pub root_validity: (Timestamp, Timestamp),
+    /// CRL distribution points of the TSA leaf (so the TSA chain is revocable).
+    pub leaf_crl_urls: Vec<String>,
+    /// CRL distribution points of the intermediate.
+    pub intermediate_crl_urls: Vec<String>,
 }
 
 impl Default for PkiOptions {
@@ -337,6 +341,8 @@ impl Default for PkiOptions {
             intermediate_eku: Vec::new(),
             intermediate_validity: life,
             root_validity: life,
+            leaf_crl_urls: Vec::new(),
+            intermediate_crl_urls: Vec::new(),
         }
     }
 }
@@ -376,6 +382,24 @@ pub struct Tsa {
     intermediate_der: Option<Vec<u8>>,
     leaf_der: Vec<u8>,
     signer: Signer,
+    /// The root's and the intermediate's keys (P-256), for CRLs about the TSA chain.
+    root_key: Option<crate::common::pki::TestKey>,
+    intermediate_key: Option<crate::common::pki::TestKey>,
+}
+
+fn crl_points(urls: &[String]) -> Vec<rcgen::CrlDistributionPoint> {
+    urls.iter()
+        .map(|u| rcgen::CrlDistributionPoint {
+            uris: vec![u.clone()],
+        })
+        .collect()
+}
+
+fn test_key(kp: &KeyPair) -> crate::common::pki::TestKey {
+    crate::common::pki::TestKey {
+        kind: crate::common::pki::KeyKind::P256,
+        pkcs8: kp.serialize_der(),
+    }
 }
 
 /// Which certificates the token carries, in order.
@@ -401,6 +425,7 @@ impl Tsa {
         leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         leaf.not_before = odt(o.leaf_validity.0);
         leaf.not_after = odt(o.leaf_validity.1);
+        leaf.crl_distribution_points = crl_points(&o.leaf_crl_urls);
         let code_signing: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 3];
         match o.leaf_eku {
             LeafEku::CriticalTimeStamping => leaf
@@ -432,10 +457,13 @@ impl Tsa {
                 intermediate_der: None,
                 leaf_der: der,
                 signer,
+                root_key: None,
+                intermediate_key: None,
             };
         }
 
         let root_key = KeyPair::generate().expect("root key");
+        let root_test_key = test_key(&root_key);
         let root_params = ca_params("notaryd test TSA root", o.root_validity);
         let root_der = root_params
             .self_signed(&root_key)
@@ -443,9 +471,12 @@ impl Tsa {
             .der()
             .to_vec();
         let root = Issuer::new(root_params, root_key);
+        let mut intermediate_key = None;
         let (intermediate_der, leaf_der) = if o.intermediate {
             let key = KeyPair::generate().expect("intermediate key");
+            intermediate_key = Some(test_key(&key));
             let mut params = ca_params("notaryd test TSA CA", o.intermediate_validity);
+            params.crl_distribution_points = crl_points(&o.intermediate_crl_urls);
             params.extended_key_usages = o.intermediate_eku.clone();
             let der = params
                 .signed_by(&key, &root)
@@ -472,7 +503,27 @@ impl Tsa {
             intermediate_der,
             leaf_der,
             signer,
+            root_key: Some(root_test_key),
+            intermediate_key,
         }
+    }
+
+    /// The intermediate as a [`crate::common::pki::TestCert`] (to sign CRLs about the leaf).
+    pub fn intermediate_cert(&self) -> Option<crate::common::pki::TestCert> {
+        Some(crate::common::pki::TestCert {
+            der: self.intermediate_der.clone()?,
+            key: self.intermediate_key.clone()?,
+            spec: crate::common::pki::CertSpec::ca("notaryd test TSA CA", None),
+        })
+    }
+
+    /// The root as a [`crate::common::pki::TestCert`] (to sign CRLs about the intermediate).
+    pub fn root_cert(&self) -> Option<crate::common::pki::TestCert> {
+        Some(crate::common::pki::TestCert {
+            der: self.root_der.clone(),
+            key: self.root_key.clone()?,
+            spec: crate::common::pki::CertSpec::ca("notaryd test TSA root", None),
+        })
     }
 
     /// The root certificate to put in a `tsa:` trust store.
