@@ -1157,8 +1157,7 @@ fn verify(
             signature_digest: None,
             media_type: "application/jose+json",
             envelope,
-        }]
-        .into_iter(),
+        }],
     );
     match result {
         Ok(v) => (true, v.reports()[0].clone()),
