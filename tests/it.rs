@@ -37,6 +37,9 @@ mod timestamp_tokens;
 #[path = "it/timestamp_vectors.rs"]
 mod timestamp_vectors;
 
+#[path = "it/bundle_format.rs"]
+mod bundle_format;
+
 #[path = "it/cli.rs"]
 mod cli;
 

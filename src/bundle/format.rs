@@ -298,7 +298,7 @@ pub fn parse_signature(bytes: &[u8]) -> Result<BundleSignature, BundleError> {
 }
 
 /// A public key allowed to sign bundles.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct BundleKey {
     key: PublicKey,
     key_id: String,
