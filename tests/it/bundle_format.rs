@@ -100,7 +100,7 @@ fn every_byte_flip_is_refused_by_the_format_or_the_signature() {
     format::verify_signature(
         b.signed_bytes,
         b.signature.as_ref().unwrap(),
-        &[public.clone()],
+        std::slice::from_ref(&public),
     )
     .unwrap();
     for i in 0..bytes.len() {
