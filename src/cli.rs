@@ -67,6 +67,63 @@ pub enum Command {
     /// Build, inspect and install offline revocation bundles (CRLs and OCSP responses).
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Run the resident verifier: a gRPC service on a unix socket that every pull-path
+    /// adapter asks, with a verdict cache, hot reload, metrics and an audit log.
+    Serve(ServeArgs),
+    /// Work with the daemon's configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// Command-line values that override the configuration file.
+#[derive(Debug, Clone, Args)]
+pub struct ServeOverrides {
+    /// The configuration file (default: /etc/notaryd/config.toml when it exists, else the
+    /// built-in defaults).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The verifier socket (server.socket).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The notation configuration directory: trust policy and trust store
+    /// (policy.notation_config).
+    #[arg(long, value_name = "DIR")]
+    pub notation_config: Option<PathBuf>,
+    /// A revocation bundle to use instead of the installed one (revocation.bundle).
+    #[arg(long, value_name = "FILE")]
+    pub revocation_bundle: Option<PathBuf>,
+    /// containerd's hosts directory, which also marks plain-HTTP registries
+    /// (registry.hosts_dir).
+    #[arg(long, value_name = "DIR")]
+    pub hosts_dir: Option<PathBuf>,
+}
+
+impl ServeOverrides {
+    /// As the configuration module takes them.
+    pub fn overrides(&self) -> crate::config::Overrides {
+        crate::config::Overrides {
+            socket: self.socket.clone(),
+            notation_config: self.notation_config.clone(),
+            revocation_bundle: self.revocation_bundle.clone(),
+            hosts_dir: self.hosts_dir.clone(),
+        }
+    }
+}
+
+/// Arguments of `notaryd serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration and overrides.
+    #[command(flatten)]
+    pub overrides: ServeOverrides,
+}
+
+/// `notaryd config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration file and everything it names (trust policies, trust
+    /// stores, revocation bundle); exit 0 when `serve` would start with it, 2 otherwise.
+    Check(ServeOverrides),
 }
 
 /// `notaryd bundle …`.
@@ -378,6 +435,20 @@ pub struct VerifyArgs {
     #[arg(value_name = "REFERENCE", required_unless_present = "oci_layout", conflicts_with_all = ["oci_layout", "scope"])]
     pub reference: Option<String>,
 
+    /// Ask the running daemon (`notaryd serve`) instead of verifying here: its
+    /// configuration, cache and revocation set apply, and the same report is printed.
+    #[arg(long, conflicts_with = "oci_layout")]
+    pub daemon: bool,
+
+    /// With --daemon: the daemon's socket.
+    #[arg(long, value_name = "PATH", default_value = crate::config::DEFAULT_SOCKET, requires = "daemon")]
+    pub socket: PathBuf,
+
+    /// With --daemon: the Kubernetes namespace to verify for (a namespace-specific policy
+    /// applies when the daemon has one).
+    #[arg(long, value_name = "NAMESPACE", requires = "daemon")]
+    pub namespace: Option<String>,
+
     /// Verify an image in an OCI image layout instead: DIR:TAG or DIR@DIGEST (needs --scope).
     #[arg(long, value_name = "DIR:TAG|DIR@DIGEST", requires = "scope")]
     pub oci_layout: Option<String>,
@@ -550,6 +621,9 @@ pub enum VerifyCommandError {
     /// The registry could not be reached or did not answer usefully.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The daemon could not be asked, or reached no verdict.
+    #[error("{0}")]
+    Daemon(String),
 }
 
 impl VerifyCommandError {
@@ -561,6 +635,7 @@ impl VerifyCommandError {
             Self::Layout(_) => EXIT_UNREADABLE,
             Self::Registry(RegistryError::Config(_)) => EXIT_USAGE,
             Self::Registry(_) => EXIT_UNREADABLE,
+            Self::Daemon(_) => EXIT_UNREADABLE,
         }
     }
 }
@@ -914,31 +989,66 @@ fn json_verdict(result: &Result<Verified, Rejected>) -> JsonVerdict<'_> {
     }
 }
 
+/// A verdict to print, borrowed from wherever it is kept (the one-shot command's outcome,
+/// or the daemon's verdict cache).
+pub struct ReportView<'a> {
+    /// The reference as given.
+    pub reference: &'a str,
+    /// The verdict for the resolved artifact.
+    pub result: &'a Result<Verified, Rejected>,
+    /// The platform manifest's verdict, when asked for.
+    pub platform: Option<&'a Result<Verified, Rejected>>,
+    /// The host that served the artifact.
+    pub resolved_by: Option<&'a str>,
+    /// HTTP requests made.
+    pub http_requests: Option<usize>,
+}
+
 /// Renders the report in the requested format.
 pub fn render(outcome: &VerifyOutcome, format: OutputFormat) -> String {
+    render_view(
+        &ReportView {
+            reference: &outcome.reference,
+            result: &outcome.result,
+            platform: outcome.platform.as_ref(),
+            resolved_by: outcome.resolved_by.as_deref(),
+            http_requests: outcome.http_requests,
+        },
+        format,
+    )
+}
+
+/// Renders a borrowed verdict in the requested format: exactly what `notaryd verify` prints.
+pub fn render_view(view: &ReportView<'_>, format: OutputFormat) -> String {
     match format {
         OutputFormat::Json => {
             let report = JsonReport {
-                reference: &outcome.reference,
-                verdict: json_verdict(&outcome.result),
-                platform: outcome.platform.as_ref().map(json_verdict),
-                resolved_by: outcome.resolved_by.as_deref(),
-                http_requests: outcome.http_requests,
+                reference: view.reference,
+                verdict: json_verdict(view.result),
+                platform: view.platform.map(json_verdict),
+                resolved_by: view.resolved_by,
+                http_requests: view.http_requests,
             };
             let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
             s.push('\n');
             s
         }
         OutputFormat::Text => {
-            let mut s = render_text(&outcome.reference, &outcome.result);
-            if let Some(p) = &outcome.platform {
+            let mut s = render_text(view.reference, view.result);
+            if let Some(p) = view.platform {
                 s.push_str(&render_text(
-                    &format!("{} (this node's platform manifest)", outcome.reference),
+                    &format!("{} (this node's platform manifest)", view.reference),
                     p,
                 ));
             }
-            if let (Some(host), Some(n)) = (&outcome.resolved_by, outcome.http_requests) {
-                let _ = writeln!(s, "  served by {host}; {n} HTTP requests");
+            match (view.resolved_by, view.http_requests) {
+                (Some(host), Some(n)) => {
+                    let _ = writeln!(s, "  served by {host}; {n} HTTP requests");
+                }
+                (Some(host), None) => {
+                    let _ = writeln!(s, "  served by {host}");
+                }
+                _ => {}
             }
             s
         }
@@ -1046,4 +1156,83 @@ fn render_text(reference: &str, result: &Result<Verified, Rejected>) -> String {
         }
     }
     s
+}
+
+/// `notaryd verify --daemon`: asks the daemon on `args.socket` and returns the report it
+/// rendered and the exit code (0 accepted, skipped or exempt; 1 rejected).
+pub async fn verify_daemon(args: &VerifyArgs) -> Result<(String, u8), VerifyCommandError> {
+    use crate::api::v1;
+    let Some(reference) = &args.reference else {
+        return Err(VerifyCommandError::Usage(
+            "--daemon needs a REFERENCE".into(),
+        ));
+    };
+    let mut client = daemon_client(&args.socket).await?;
+    let response = client
+        .verify(v1::VerifyRequest {
+            reference: reference.clone(),
+            descriptor: None,
+            auth: None,
+            namespace: args.namespace.clone().unwrap_or_default(),
+            report_format: match args.output {
+                OutputFormat::Text => v1::ReportFormat::Text,
+                OutputFormat::Json => v1::ReportFormat::Json,
+            } as i32,
+        })
+        .await
+        .map_err(|s| match s.code() {
+            tonic::Code::InvalidArgument => VerifyCommandError::Usage(s.message().to_owned()),
+            _ => VerifyCommandError::Daemon(format!(
+                "daemon at {}: {}",
+                args.socket.display(),
+                s.message()
+            )),
+        })?
+        .into_inner();
+    match v1::Outcome::try_from(response.outcome) {
+        Ok(v1::Outcome::Error) | Err(_) | Ok(v1::Outcome::Unspecified) => Err(
+            VerifyCommandError::Daemon(format!("no verdict for {reference}: {}", response.reason)),
+        ),
+        Ok(_) => Ok((
+            response.report,
+            if response.allowed {
+                EXIT_ACCEPTED
+            } else {
+                EXIT_REJECTED
+            },
+        )),
+    }
+}
+
+/// A gRPC client of the daemon on a unix socket.
+pub async fn daemon_client(
+    socket: &Path,
+) -> Result<
+    crate::api::v1::verifier_client::VerifierClient<tonic::transport::Channel>,
+    VerifyCommandError,
+> {
+    let path = socket.to_owned();
+    // The URI is required by the API but unused: the connector dials the socket.
+    let channel = tonic::transport::Endpoint::from_static("http://notaryd.invalid")
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(path).await?,
+                ))
+            }
+        }))
+        .await
+        .map_err(|e| {
+            VerifyCommandError::Daemon(format!(
+                "cannot reach the daemon at {}: {e}{}",
+                socket.display(),
+                std::error::Error::source(&e)
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            ))
+        })?;
+    Ok(crate::api::v1::verifier_client::VerifierClient::new(
+        channel,
+    ))
 }

@@ -10,3 +10,9 @@ pub fn now() -> Timestamp {
         .unwrap_or_default();
     Timestamp::from_unix_duration(since_epoch)
 }
+
+/// A monotonic instant, for deadlines, cache ages and durations (never for verification time).
+#[allow(clippy::disallowed_methods)]
+pub fn monotonic() -> std::time::Instant {
+    std::time::Instant::now()
+}

@@ -7,9 +7,12 @@
 //! (containerd's hosts directory, docker's credentials); [`cli`] and [`clock`] sit at the
 //! edge.
 
+pub mod api;
 pub mod bundle;
 pub mod cli;
 pub mod clock;
+pub mod config;
+pub mod daemon;
 pub mod layout;
 pub mod notation_config;
 pub mod oci;

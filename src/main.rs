@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use notaryd::cli::{
-    self, BundleCommand, Cli, Command, EXIT_USAGE, VerifyArgs, VerifyCommandError, VerifyOutcome,
+    self, BundleCommand, Cli, Command, ConfigCommand, EXIT_USAGE, VerifyArgs, VerifyCommandError,
+    VerifyOutcome,
 };
 
 /// Largest password or identity token read from standard input.
@@ -15,6 +16,66 @@ fn main() -> ExitCode {
     let args = Cli::parse();
     let now = notaryd::clock::now();
     match args.command {
+        Command::Verify(v) if v.daemon => {
+            let result = (|| -> anyhow::Result<_> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                Ok(runtime.block_on(cli::verify_daemon(&v))?)
+            })();
+            match result {
+                Ok((report, code)) => {
+                    print!("{report}");
+                    ExitCode::from(code)
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Serve(a) => {
+            init_tracing();
+            let result = (|| -> anyhow::Result<()> {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .thread_name("notaryd")
+                    .build()?;
+                runtime.block_on(notaryd::daemon::run(
+                    a.overrides.config.clone(),
+                    a.overrides.overrides(),
+                ))?;
+                Ok(())
+            })();
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("notaryd: {e:#}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
+        Command::Config(ConfigCommand::Check(o)) => {
+            match notaryd::daemon::load(o.config.as_deref(), &o.overrides()) {
+                Ok(s) => {
+                    let c = &s.config;
+                    println!(
+                        "configuration OK: socket {}, trust policy {} ({} namespace policies), trust store {}, revocation {}",
+                        c.socket.display(),
+                        s.default_policy.path.display(),
+                        s.namespace_policies.len(),
+                        c.trust_store.display(),
+                        notaryd::daemon::snapshot::revocation_bundle_path(c).map_or_else(
+                            || "none installed".to_owned(),
+                            |p| p.display().to_string()
+                        )
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("notaryd: configuration refused: {e}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
         Command::Verify(v) => {
             let result = if v.reference.is_some() {
                 verify_registry(&v, now)
@@ -79,6 +140,18 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Logs to standard error (journald keeps it); `NOTARYD_LOG` sets the filter (default info).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NOTARYD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
 }
 
 fn fail(e: &anyhow::Error) -> ExitCode {

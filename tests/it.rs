@@ -40,6 +40,9 @@ mod timestamp_vectors;
 #[path = "it/bundle_format.rs"]
 mod bundle_format;
 
+#[path = "it/daemon.rs"]
+mod daemon;
+
 #[path = "it/cli.rs"]
 mod cli;
 

@@ -139,7 +139,8 @@ pub fn open_bundle<'a>(
     Ok(bundle)
 }
 
-fn items<'a>(bundle: &Bundle<'a>) -> Vec<RevocationItem<'a>> {
+/// The items of an opened bundle, as the revocation set takes them.
+pub fn items_of<'a>(bundle: &Bundle<'a>) -> Vec<RevocationItem<'a>> {
     bundle
         .items
         .iter()
@@ -162,7 +163,7 @@ pub fn load_set(
 ) -> Result<RevocationSet, BundleCommandError> {
     let bytes = read_bundle_file(path)?;
     let bundle = open_bundle(path, &bytes, keys)?;
-    RevocationSet::build(&items(&bundle), anchors, fresh_at, options, None, false).map_err(
+    RevocationSet::build(&items_of(&bundle), anchors, fresh_at, options, None, false).map_err(
         |source| BundleCommandError::Set {
             path: path.to_owned(),
             source,
@@ -223,7 +224,7 @@ pub fn import(
     };
     let replaced_previous = fs::metadata(&installed).is_ok();
     let set = RevocationSet::build(
-        &items(&bundle),
+        &items_of(&bundle),
         anchors,
         Some(now),
         options,

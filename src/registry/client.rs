@@ -153,7 +153,9 @@ pub struct FetchedManifest {
 pub struct RegistryClient {
     options: ClientOptions,
     credentials: Arc<dyn CredentialSource>,
-    http: Mutex<HashMap<String, reqwest::Client>>,
+    /// Shared with the clients made by [`RegistryClient::with_credentials`]: connections are
+    /// pooled per host whoever asks.
+    http: Arc<Mutex<HashMap<String, reqwest::Client>>>,
     auth: AuthCache,
     requests: AtomicUsize,
 }
@@ -164,7 +166,20 @@ impl RegistryClient {
         Self {
             options,
             credentials,
-            http: Mutex::new(HashMap::new()),
+            http: Arc::new(Mutex::new(HashMap::new())),
+            auth: AuthCache::default(),
+            requests: AtomicUsize::new(0),
+        }
+    }
+
+    /// A client that shares this one's connection pools but asks `credentials` instead, with
+    /// its own token cache (a token obtained with one caller's credentials is never used for
+    /// another's request).
+    pub fn with_credentials(&self, credentials: Arc<dyn CredentialSource>) -> Self {
+        Self {
+            options: self.options.clone(),
+            credentials,
+            http: Arc::clone(&self.http),
             auth: AuthCache::default(),
             requests: AtomicUsize::new(0),
         }

@@ -176,15 +176,73 @@ pub async fn verify_in_registry(
     }
 }
 
+/// A target resolved at one of the endpoints: its manifest, checked against its digest.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// Index into the endpoints of the host that served it.
+    pub served_by: usize,
+    /// The manifest or index.
+    pub manifest: FetchedManifest,
+}
+
+impl Resolved {
+    /// Its descriptor.
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor {
+            media_type: self.manifest.media_type.clone(),
+            digest: self.manifest.digest.clone(),
+            size: self.manifest.bytes.len() as u64,
+            artifact_type: None,
+            annotations: Default::default(),
+            platform: None,
+        }
+    }
+}
+
+/// Resolves `request.target` at the first endpoint that can (see [`verify_in_registry`]).
+/// The caller bounds the time.
+pub async fn resolve_target(
+    client: &RegistryClient,
+    endpoints: &[Endpoint],
+    request: &RegistryRequest,
+    max_manifest_bytes: u64,
+) -> Result<Resolved, RegistryError> {
+    let (served_by, manifest) = resolve(client, endpoints, request, max_manifest_bytes).await?;
+    Ok(Resolved {
+        served_by,
+        manifest,
+    })
+}
+
 async fn verify_inner(
     client: &RegistryClient,
     verifier: &Verifier<'_>,
     endpoints: &[Endpoint],
     request: &RegistryRequest,
 ) -> Result<RegistryVerification, RegistryError> {
+    let resolved = resolve_target(
+        client,
+        endpoints,
+        request,
+        verifier.limits().max_manifest_bytes,
+    )
+    .await?;
+    verify_resolved(client, verifier, endpoints, request, &resolved).await
+}
+
+/// Verifies an artifact already resolved with [`resolve_target`]: its signatures, and for an
+/// index the platform manifest when `request.platform_signatures` asks. The caller bounds the
+/// time.
+pub async fn verify_resolved(
+    client: &RegistryClient,
+    verifier: &Verifier<'_>,
+    endpoints: &[Endpoint],
+    request: &RegistryRequest,
+    resolved_target: &Resolved,
+) -> Result<RegistryVerification, RegistryError> {
     let limits = verifier.limits();
-    let (served_by, fetched) =
-        resolve(client, endpoints, request, limits.max_manifest_bytes).await?;
+    let served_by = resolved_target.served_by;
+    let fetched = &resolved_target.manifest;
     let resolved = Descriptor {
         media_type: fetched.media_type.clone(),
         digest: fetched.digest.clone(),

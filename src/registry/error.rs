@@ -104,6 +104,21 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
+    /// A short name of the kind of failure, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Network { .. } => "network",
+            Self::Timeout { .. } => "timeout",
+            Self::Status { .. } => "status",
+            Self::Unauthorized { .. } | Self::Token { .. } => "unauthorized",
+            Self::ManifestNotFound { .. } | Self::RepositoryNotFound { .. } => "not_found",
+            Self::DigestMismatch { .. } => "digest_mismatch",
+            Self::TooLarge { .. } => "too_large",
+            Self::Protocol { .. } => "protocol",
+            Self::Config(_) => "config",
+        }
+    }
+
     /// True for failures of the network or of the registry's availability (as opposed to
     /// answers about content): these are never reported as "no signature".
     pub fn is_unavailable(&self) -> bool {

@@ -8,6 +8,7 @@
 
 pub mod cose;
 pub mod crl;
+pub mod daemon;
 pub mod fixture_registry;
 pub mod jws;
 pub mod layout;

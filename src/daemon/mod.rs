@@ -1,0 +1,429 @@
+//! `notaryd serve`: the resident verifier.
+//!
+//! Start-up order: the configuration is loaded and validated and the first snapshot built
+//! (policies, trust stores, revocation set) before any socket is opened, so a daemon that
+//! answers always has a policy. Then the verifier socket (inherited from systemd through
+//! `LISTEN_FDS`, or bound with the configured mode and group), the optional metrics listener,
+//! and `READY=1`. SIGHUP or a change to a watched file reloads: a new snapshot is built and
+//! swapped in only if every part of it loads (`RELOADING=1` … `READY=1`); otherwise the old
+//! one keeps serving and the error is logged, counted and shown by `Status`. SIGTERM or
+//! SIGINT stops accepting, gives in-flight requests the configured grace, and exits.
+
+pub mod audit;
+pub mod cache;
+pub mod metrics;
+pub mod service;
+pub mod snapshot;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use tokio::net::UnixListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_stream::wrappers::UnixListenerStream;
+
+use crate::api::v1::verifier_server::VerifierServer;
+use crate::config::{Config, ConfigError, Overrides};
+use audit::AuditLog;
+use metrics::{Metrics, ResultLabels};
+use service::{DaemonState, VerifierService};
+use snapshot::{Snapshot, SnapshotError};
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The configuration is refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A policy, trust store or revocation bundle is refused.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// A socket, file or listener could not be set up.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("gRPC server: {0}")]
+    Server(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
+    let what = what.into();
+    move |source| DaemonError::Io { what, source }
+}
+
+/// Loads the configuration and the first snapshot, as `serve` and `config check` do.
+pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Snapshot, DaemonError> {
+    let config = Config::load(config_file, overrides)?;
+    Ok(Snapshot::load(config, 1, crate::clock::now())?)
+}
+
+/// Runs the daemon until SIGTERM/SIGINT.
+pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), DaemonError> {
+    let snapshot = load(config_file.as_deref(), &overrides)?;
+    let config = snapshot.config.clone();
+    let audit = AuditLog::open(&config.audit).map_err(io("audit log"))?;
+    let metrics = Arc::new(Metrics::new());
+    let state = Arc::new(DaemonState::new(snapshot, Arc::clone(&metrics), audit));
+
+    let listener = verifier_listener(&config)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    if let Some(addr) = config.metrics_listen {
+        let l = metrics::bind(addr)
+            .await
+            .map_err(io(format!("metrics listener {addr}")))?;
+        let s = Arc::clone(&state);
+        tokio::spawn(metrics::serve(
+            l,
+            Arc::clone(&metrics),
+            Arc::new(move || s.refresh_gauges()),
+            stop_rx.clone(),
+        ));
+        tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    }
+
+    // Reloads: SIGHUP and, when enabled, polling of the watched files.
+    let (reload_tx, mut reload_rx) = tokio::sync::mpsc::channel::<&'static str>(4);
+    {
+        let tx = reload_tx.clone();
+        let mut hup = signal(SignalKind::hangup()).map_err(io("SIGHUP handler"))?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let _ = tx.send("SIGHUP").await;
+            }
+        });
+    }
+    if config.watch {
+        let s = Arc::clone(&state);
+        let tx = reload_tx.clone();
+        let file = config_file.clone();
+        let interval = config.poll_interval;
+        tokio::spawn(async move {
+            let mut last = fingerprint(&s.snapshot().watched_files(file.as_deref()));
+            loop {
+                tokio::time::sleep(interval).await;
+                let files = s.snapshot().watched_files(file.as_deref());
+                let now = tokio::task::spawn_blocking(move || fingerprint(&files))
+                    .await
+                    .unwrap_or_default();
+                if now != last {
+                    last = now;
+                    let _ = tx.send("a watched file changed").await;
+                }
+            }
+        });
+    }
+    {
+        let s = Arc::clone(&state);
+        let file = config_file.clone();
+        let overrides = overrides.clone();
+        tokio::spawn(async move {
+            while let Some(why) = reload_rx.recv().await {
+                reload(&s, file.clone(), overrides.clone(), why).await;
+            }
+        });
+    }
+
+    let service = VerifierServer::new(VerifierService::new(Arc::clone(&state)))
+        .max_decoding_message_size(config.max_request_bytes);
+    let server = tonic::transport::Server::builder()
+        .concurrency_limit_per_connection(config.max_concurrent_requests_per_connection)
+        .add_service(service);
+
+    let mut term = signal(SignalKind::terminate()).map_err(io("SIGTERM handler"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(io("SIGINT handler"))?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve_with_incoming_shutdown(
+        UnixListenerStream::new(listener),
+        async {
+            let _ = shutdown_rx.await;
+        },
+    ));
+    notify(&[sd_notify::NotifyState::Ready]);
+    tracing::info!(
+        socket = %config.socket.display(),
+        generation = state.snapshot().generation,
+        "notaryd {} serving",
+        env!("CARGO_PKG_VERSION")
+    );
+
+    let mut serving = serving;
+    let signal_name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+        r = &mut serving => {
+            return match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(DaemonError::Server(e.to_string())),
+                Err(e) => Err(DaemonError::Server(e.to_string())),
+            };
+        }
+    };
+    tracing::info!(grace = ?config.shutdown_grace, "{signal_name}: draining in-flight requests");
+    notify(&[sd_notify::NotifyState::Stopping]);
+    state.stop_serving();
+    let _ = stop_tx.send(true);
+    let _ = shutdown_tx.send(());
+    match tokio::time::timeout(config.shutdown_grace, &mut serving).await {
+        Ok(_) => tracing::info!("stopped"),
+        Err(_) => {
+            serving.abort();
+            tracing::warn!("stopped after the grace period with requests still open");
+        }
+    }
+    if !inherited_socket() {
+        let _ = std::fs::remove_file(&config.socket);
+    }
+    Ok(())
+}
+
+async fn reload(
+    state: &Arc<DaemonState>,
+    config_file: Option<PathBuf>,
+    overrides: Overrides,
+    why: &str,
+) {
+    let mut states = vec![sd_notify::NotifyState::Reloading];
+    if let Ok(t) = sd_notify::NotifyState::monotonic_usec_now() {
+        states.push(t);
+    }
+    notify(&states);
+    let current = state.snapshot();
+    let generation = current.generation + 1;
+    let old_config = current.config.clone();
+    drop(current);
+    let built = tokio::task::spawn_blocking(move || {
+        let config = Config::load(config_file.as_deref(), &overrides)?;
+        Snapshot::load(config, generation, crate::clock::now()).map_err(DaemonError::from)
+    })
+    .await;
+    let result = match built {
+        Ok(r) => r,
+        Err(e) => Err(DaemonError::Server(format!("reload task: {e}"))),
+    };
+    match result {
+        Ok(snapshot) => {
+            for (key, changed) in restart_only_changes(&old_config, &snapshot.config) {
+                if changed {
+                    tracing::warn!("{key} changed: it takes effect at the next restart");
+                }
+            }
+            state.install(snapshot);
+            state
+                .counters
+                .reloads_succeeded
+                .fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut e) = state.counters.last_reload_error.lock() {
+                e.clear();
+            }
+            state
+                .metrics
+                .reloads
+                .get_or_create(&ResultLabels {
+                    result: "success".into(),
+                })
+                .inc();
+            tracing::info!(generation, "reloaded ({why})");
+        }
+        Err(e) => {
+            state
+                .counters
+                .reloads_failed
+                .fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut last) = state.counters.last_reload_error.lock() {
+                *last = e.to_string();
+            }
+            state
+                .metrics
+                .reloads
+                .get_or_create(&ResultLabels {
+                    result: "failure".into(),
+                })
+                .inc();
+            tracing::error!(error = %e, "reload ({why}) failed; still serving generation {}", generation - 1);
+        }
+    }
+    notify(&[sd_notify::NotifyState::Ready]);
+}
+
+fn restart_only_changes(old: &Config, new: &Config) -> [(&'static str, bool); 8] {
+    [
+        ("server.socket", old.socket != new.socket),
+        (
+            "server.socket_mode / socket_group",
+            old.socket_mode != new.socket_mode || old.socket_group != new.socket_group,
+        ),
+        (
+            "server concurrency and size limits",
+            old.max_concurrent_requests != new.max_concurrent_requests
+                || old.max_concurrent_requests_per_connection
+                    != new.max_concurrent_requests_per_connection
+                || old.max_request_bytes != new.max_request_bytes,
+        ),
+        (
+            "cache",
+            old.cache_max_entries != new.cache_max_entries || old.cache_ttl != new.cache_ttl,
+        ),
+        ("audit.path", old.audit != new.audit),
+        ("metrics.listen", old.metrics_listen != new.metrics_listen),
+        (
+            "reload",
+            old.watch != new.watch || old.poll_interval != new.poll_interval,
+        ),
+        (
+            "registry timeouts",
+            old.connect_timeout != new.connect_timeout
+                || old.request_timeout != new.request_timeout,
+        ),
+    ]
+}
+
+fn notify(states: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!(error = %e, "sd_notify failed");
+    }
+}
+
+fn inherited_socket() -> bool {
+    std::env::var_os("LISTEN_FDS").is_some()
+}
+
+/// The verifier socket: the first socket systemd passed (`LISTEN_FDS`), else a new one at
+/// the configured path with the configured mode and group.
+fn verifier_listener(config: &Config) -> Result<UnixListener, DaemonError> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() > 0 {
+        let std_listener = fds
+            .take_unix_listener(0)
+            .map_err(io("socket from systemd (LISTEN_FDS)"))?
+            .ok_or_else(|| DaemonError::Io {
+                what: "socket from systemd (LISTEN_FDS)".into(),
+                source: std::io::Error::other("the first passed descriptor is not a unix socket"),
+            })?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(io("socket from systemd"))?;
+        tracing::info!("serving on the socket passed by systemd");
+        return UnixListener::from_std(std_listener).map_err(io("socket from systemd"));
+    }
+    bind_socket(
+        &config.socket,
+        config.socket_mode,
+        config.socket_group.as_deref(),
+    )
+}
+
+/// Binds `path`, replacing a stale socket but never a live one or any other file, then sets
+/// its mode and group.
+pub fn bind_socket(
+    path: &Path,
+    mode: u32,
+    group: Option<&str>,
+) -> Result<UnixListener, DaemonError> {
+    use std::os::unix::fs::FileTypeExt;
+    let shown = path.display().to_string();
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(DaemonError::Io {
+                    what: format!("socket {shown}"),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::AddrInUse,
+                        "another process is serving on it",
+                    ),
+                });
+            }
+            std::fs::remove_file(path).map_err(io(format!("removing stale socket {shown}")))?;
+        }
+        Ok(_) => {
+            return Err(DaemonError::Io {
+                what: format!("socket {shown}"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a file that is not a socket is in the way",
+                ),
+            });
+        }
+        Err(_) => {}
+    }
+    let listener = UnixListener::bind(path).map_err(io(format!("binding {shown}")))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(io(format!("chmod {shown}")))?;
+    if let Some(group) = group {
+        let gid = resolve_group(group).map_err(io(format!("socket group {group:?}")))?;
+        std::os::unix::fs::chown(path, None, Some(gid)).map_err(io(format!("chgrp {shown}")))?;
+    }
+    Ok(listener)
+}
+
+/// A group name (from /etc/group) or numeric gid.
+pub fn resolve_group(group: &str) -> std::io::Result<u32> {
+    if let Ok(gid) = group.parse::<u32>() {
+        return Ok(gid);
+    }
+    let text = std::fs::read_to_string("/etc/group")?;
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let _pw = f.next()?;
+            let gid = f.next()?.parse::<u32>().ok()?;
+            Some((name, gid))
+        })
+        .find(|(name, _)| *name == group)
+        .map(|(_, gid)| gid)
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such group in /etc/group")
+        })
+}
+
+/// One watched path and what identifies its state: (size, inode, modification time), or
+/// `None` when it does not exist.
+pub type FileState = (PathBuf, Option<(u64, u64, Option<SystemTime>)>);
+
+/// What identifies the state of the watched files: for each, its metadata (following
+/// symlinks, so that Kubernetes' ConfigMap symlink swaps are seen), and for a directory,
+/// that of every entry below it (bounded).
+pub fn fingerprint(paths: &[PathBuf]) -> Vec<FileState> {
+    const MAX_ENTRIES: usize = 10_000;
+    let mut out = Vec::new();
+    let mut stack: Vec<(PathBuf, usize)> = paths.iter().map(|p| (p.clone(), 0)).collect();
+    while let Some((path, depth)) = stack.pop() {
+        if out.len() >= MAX_ENTRIES {
+            break;
+        }
+        let meta = std::fs::metadata(&path).ok();
+        if let Some(m) = &meta
+            && m.is_dir()
+            && depth < 6
+            && let Ok(listing) = std::fs::read_dir(&path)
+        {
+            let mut children: Vec<PathBuf> =
+                listing.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            children.sort();
+            stack.extend(children.into_iter().map(|c| (c, depth + 1)));
+        }
+        let id = meta.map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.len(), m.ino(), m.modified().ok())
+        });
+        out.push((path, id));
+    }
+    out.sort();
+    out
+}

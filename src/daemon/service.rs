@@ -1,0 +1,907 @@
+//! The `notaryd.v1.Verifier` service: request checks, exemptions, the verdict cache, single
+//! flight, fresh verifications against the registry, and the answer with its audit line and
+//! metrics.
+//!
+//! A pull is allowed only when the decision holds the core's proof (an accepted
+//! [`RegistryVerification`]) or the image is explicitly exempt by digest. Everything else —
+//! rejection, unreachable registry, deadline, overload, internal error — is a denial that says
+//! why.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tonic::{Request, Response, Status};
+
+use super::audit::{AuditLog, AuditRecord};
+use super::cache::{CacheKey, SingleFlight, VerdictCache};
+use super::metrics::{KindLabels, Metrics};
+use super::snapshot::Snapshot;
+use crate::api::v1;
+use crate::cli::{OutputFormat, ReportView};
+use crate::reference::Reference;
+use crate::registry::client::{ClientOptions, RegistryClient};
+use crate::registry::credentials::{
+    Credential, CredentialChain, CredentialSource, NoCredentials, StaticCredentials,
+};
+use crate::registry::discovery::{
+    Platform, RegistryRequest, RegistryVerification, Target, resolve_target, verify_resolved,
+};
+use crate::registry::endpoints::endpoints_for;
+use crate::registry::error::RegistryError;
+use crate::verify::descriptor::{Descriptor, Digest};
+use crate::verify::time::Timestamp;
+use crate::verify::verifier::{CheckStatus, Verifier};
+
+/// Longest reference accepted.
+pub const MAX_REFERENCE_LEN: usize = 4096;
+/// Longest media type accepted in a descriptor.
+pub const MAX_MEDIA_TYPE_LEN: usize = 255;
+/// How long a fresh verification waits for a free slot before it is refused.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// What was decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A signature satisfied the policy.
+    Accepted,
+    /// The policy skips verification for this image.
+    Skipped,
+    /// The policy rejects it.
+    Rejected,
+    /// Exempt by configuration.
+    Exempt,
+    /// No verdict.
+    Error,
+}
+
+impl Outcome {
+    /// The name used in metrics, audit lines and `Status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Skipped => "skipped",
+            Self::Rejected => "rejected",
+            Self::Exempt => "exempt",
+            Self::Error => "error",
+        }
+    }
+
+    fn proto(self) -> v1::Outcome {
+        match self {
+            Self::Accepted => v1::Outcome::Accepted,
+            Self::Skipped => v1::Outcome::Skipped,
+            Self::Rejected => v1::Outcome::Rejected,
+            Self::Exempt => v1::Outcome::Exempt,
+            Self::Error => v1::Outcome::Error,
+        }
+    }
+
+    const ALL: [Outcome; 5] = [
+        Self::Accepted,
+        Self::Skipped,
+        Self::Rejected,
+        Self::Exempt,
+        Self::Error,
+    ];
+}
+
+/// A decision, as cached and shared between concurrent callers.
+#[derive(Debug)]
+pub struct Decision {
+    outcome: Outcome,
+    reason: String,
+    /// The core's verdicts, when a verification ran.
+    verification: Option<RegistryVerification>,
+    /// The descriptor decided about.
+    target: Option<Descriptor>,
+    /// Generation it was reached under.
+    generation: u64,
+}
+
+impl Decision {
+    fn error(reason: String, target: Option<Descriptor>, generation: u64) -> Self {
+        Self {
+            outcome: Outcome::Error,
+            reason,
+            verification: None,
+            target,
+            generation,
+        }
+    }
+
+    /// Whether the pull may go ahead: only with the core's accepted verdict, or an exemption.
+    pub fn allowed(&self) -> bool {
+        match self.outcome {
+            Outcome::Accepted | Outcome::Skipped => self
+                .verification
+                .as_ref()
+                .is_some_and(RegistryVerification::accepted),
+            Outcome::Exempt => true,
+            Outcome::Rejected | Outcome::Error => false,
+        }
+    }
+
+    fn from_verification(v: RegistryVerification, generation: u64) -> Self {
+        let accepted = v.accepted();
+        let skipped = [&v.artifact, &v.platform]
+            .into_iter()
+            .flatten()
+            .all(|r| r.as_ref().is_ok_and(|x| x.is_skipped()));
+        let reason = match [&v.artifact, &v.platform]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.as_ref().err())
+        {
+            Some(rejected) => rejected.to_string(),
+            None if skipped => "the trust policy's level is skip".to_owned(),
+            None => [&v.artifact, &v.platform]
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|x| {
+                    format!(
+                        "signed by {}",
+                        x.accepted_signature()
+                            .and_then(|s| s.signer.as_deref())
+                            .unwrap_or("(unknown signer)")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        Self {
+            outcome: if !accepted {
+                Outcome::Rejected
+            } else if skipped {
+                Outcome::Skipped
+            } else {
+                Outcome::Accepted
+            },
+            reason,
+            target: Some(v.resolved.clone()),
+            verification: Some(v),
+            generation,
+        }
+    }
+
+    fn first_verdict(
+        &self,
+    ) -> Option<&Result<crate::verify::verifier::Verified, crate::verify::verifier::Rejected>> {
+        let v = self.verification.as_ref()?;
+        v.artifact.as_ref().or(v.platform.as_ref())
+    }
+
+    fn policy_name(&self) -> Option<&str> {
+        match self.first_verdict()? {
+            Ok(v) => Some(v.policy_name()),
+            Err(r) => r.policy_name.as_deref(),
+        }
+    }
+
+    fn signer(&self) -> Option<&str> {
+        match self.first_verdict()? {
+            Ok(v) => v.accepted_signature()?.signer.as_deref(),
+            Err(_) => None,
+        }
+    }
+
+    fn fully_trusted(&self) -> bool {
+        self.allowed()
+            && self.outcome == Outcome::Accepted
+            && self.verification.as_ref().is_some_and(|v| {
+                [&v.artifact, &v.platform]
+                    .into_iter()
+                    .flatten()
+                    .all(|r| r.as_ref().is_ok_and(|x| x.is_fully_trusted()))
+            })
+    }
+
+    fn signature_reports(&self) -> Vec<v1::SignatureReport> {
+        let Some(verdict) = self.first_verdict() else {
+            return Vec::new();
+        };
+        let reports = match verdict {
+            Ok(v) => v.reports(),
+            Err(r) => r.reports.as_slice(),
+        };
+        reports
+            .iter()
+            .map(|r| v1::SignatureReport {
+                signature_digest: r
+                    .signature_digest
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                envelope_media_type: r
+                    .envelope_type
+                    .map(|t| t.media_type().to_owned())
+                    .or_else(|| r.envelope_media_type.clone())
+                    .unwrap_or_default(),
+                signing_scheme: r.signing_scheme.map(|s| s.to_string()).unwrap_or_default(),
+                signer: r.signer.clone().unwrap_or_default(),
+                accepted: r.accepted,
+                checks: r
+                    .checks
+                    .iter()
+                    .map(|c| v1::CheckResult {
+                        check: c.check.as_str().to_owned(),
+                        status: match c.status {
+                            CheckStatus::Passed => "passed",
+                            CheckStatus::Failed => "failed",
+                            CheckStatus::Logged => "logged",
+                            CheckStatus::Skipped => "skipped",
+                        }
+                        .to_owned(),
+                        detail: c.detail.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn report(&self, reference: &str, format: v1::ReportFormat) -> String {
+        let format = match format {
+            v1::ReportFormat::None => return String::new(),
+            v1::ReportFormat::Text => OutputFormat::Text,
+            v1::ReportFormat::Json => OutputFormat::Json,
+        };
+        match (&self.verification, self.outcome) {
+            (Some(v), _) => {
+                let (result, platform) = match (&v.artifact, &v.platform) {
+                    (Some(a), p) => (a, p.as_ref()),
+                    (None, Some(p)) => (p, None),
+                    (None, None) => return String::new(),
+                };
+                crate::cli::render_view(
+                    &ReportView {
+                        reference,
+                        result,
+                        platform,
+                        resolved_by: Some(&v.resolved_by),
+                        http_requests: None,
+                    },
+                    format,
+                )
+            }
+            (None, outcome) => match format {
+                OutputFormat::Text => format!(
+                    "{} {reference}: {}\n",
+                    match outcome {
+                        Outcome::Exempt => "EXEMPT",
+                        _ => "ERROR",
+                    },
+                    self.reason
+                ),
+                OutputFormat::Json => {
+                    let mut s = serde_json::to_string_pretty(&serde_json::json!({
+                        "reference": reference,
+                        "verdict": outcome.as_str(),
+                        "message": self.reason,
+                    }))
+                    .unwrap_or_default();
+                    s.push('\n');
+                    s
+                }
+            },
+        }
+    }
+}
+
+/// Counters for `Status`.
+#[derive(Default)]
+pub struct Counters {
+    by_outcome: [AtomicU64; 5],
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+    /// Successful reloads.
+    pub reloads_succeeded: AtomicU64,
+    /// Failed reloads.
+    pub reloads_failed: AtomicU64,
+    /// The last reload's error ("" after a success).
+    pub last_reload_error: Mutex<String>,
+}
+
+/// Who else is asking for the same thing: requests with the same key share one run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct FlightKey {
+    generation: u64,
+    namespace: Option<String>,
+    scope: String,
+    target: String,
+    /// A hash of the request's credentials: callers with different credentials do not share
+    /// a run (one caller's access must not decide another's answer).
+    credentials: u64,
+}
+
+/// Everything the service shares.
+pub struct DaemonState {
+    snapshot: RwLock<Arc<Snapshot>>,
+    cache: VerdictCache<Decision>,
+    flights: SingleFlight<FlightKey, Arc<Decision>>,
+    client: RegistryClient,
+    fresh_slots: Arc<Semaphore>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    audit: AuditLog,
+    /// Counters.
+    pub counters: Counters,
+    serving: AtomicBool,
+    /// HTTP requests sent to registries (all verifications).
+    registry_requests: AtomicU64,
+}
+
+impl DaemonState {
+    /// Shared state around a first snapshot.
+    pub fn new(snapshot: Snapshot, metrics: Arc<Metrics>, audit: AuditLog) -> Self {
+        let config = &snapshot.config;
+        let client = RegistryClient::new(
+            ClientOptions {
+                connect_timeout: config.connect_timeout,
+                request_timeout: config.request_timeout,
+                ..ClientOptions::default()
+            },
+            Arc::new(NoCredentials),
+        );
+        metrics.generation.set(snapshot.generation as i64);
+        Self {
+            cache: VerdictCache::new(config.cache_max_entries, config.cache_ttl),
+            flights: SingleFlight::default(),
+            client,
+            fresh_slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
+            metrics,
+            audit,
+            counters: Counters::default(),
+            serving: AtomicBool::new(true),
+            registry_requests: AtomicU64::new(0),
+            snapshot: RwLock::new(Arc::new(snapshot)),
+        }
+    }
+
+    /// The snapshot serving now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Swaps in a new snapshot; verdicts of older generations are dropped.
+    pub fn install(&self, snapshot: Snapshot) {
+        let generation = snapshot.generation;
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+        self.cache.retain_generation(generation);
+        self.metrics.generation.set(generation as i64);
+    }
+
+    /// Marks the daemon as shutting down (Health answers NOT_SERVING).
+    pub fn stop_serving(&self) {
+        self.serving.store(false, Ordering::SeqCst);
+    }
+
+    /// Verdicts cached now.
+    pub fn cache_len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Refreshes gauges computed at scrape time.
+    pub fn refresh_gauges(&self) {
+        let snapshot = self.snapshot();
+        let age = snapshot.revocation_created_at.map_or(-1.0, |created| {
+            let now = crate::clock::now();
+            (now.unix_nanos() - created.unix_nanos()) as f64 / 1e9
+        });
+        self.metrics.revocation_age.set(age);
+    }
+}
+
+/// The gRPC service.
+#[derive(Clone)]
+pub struct VerifierService {
+    state: Arc<DaemonState>,
+}
+
+impl VerifierService {
+    /// A service over `state`.
+    pub fn new(state: Arc<DaemonState>) -> Self {
+        Self { state }
+    }
+}
+
+/// A checked request.
+struct Checked {
+    reference: Reference,
+    reference_text: String,
+    descriptor_digest: Option<Digest>,
+    namespace: Option<String>,
+    credential: Option<Credential>,
+    report_format: v1::ReportFormat,
+}
+
+fn check_request(req: v1::VerifyRequest) -> Result<Checked, Status> {
+    if req.reference.is_empty() {
+        return Err(Status::invalid_argument("reference: required"));
+    }
+    if req.reference.len() > MAX_REFERENCE_LEN {
+        return Err(Status::invalid_argument(format!(
+            "reference: {} bytes, more than {MAX_REFERENCE_LEN}",
+            req.reference.len()
+        )));
+    }
+    let reference = Reference::parse(&req.reference)
+        .map_err(|e| Status::invalid_argument(format!("reference: {e}")))?;
+    let descriptor_digest = match &req.descriptor {
+        None => None,
+        Some(d) => {
+            let digest = Digest::parse(&d.digest)
+                .map_err(|e| Status::invalid_argument(format!("descriptor.digest: {e}")))?;
+            if d.size < 0 {
+                return Err(Status::invalid_argument(format!(
+                    "descriptor.size: {} is negative",
+                    d.size
+                )));
+            }
+            if d.media_type.len() > MAX_MEDIA_TYPE_LEN
+                || d.media_type
+                    .bytes()
+                    .any(|b| b.is_ascii_control() || b == b' ')
+            {
+                return Err(Status::invalid_argument(
+                    "descriptor.media_type: not a media type",
+                ));
+            }
+            if let Some(r) = reference.digest()
+                && *r != digest
+            {
+                return Err(Status::invalid_argument(format!(
+                    "descriptor.digest: {digest} differs from the reference's digest {r}"
+                )));
+            }
+            Some(digest)
+        }
+    };
+    let namespace = if req.namespace.is_empty() {
+        None
+    } else {
+        crate::config::check_namespace(&req.namespace)
+            .map_err(|e| Status::invalid_argument(format!("namespace: {e}")))?;
+        Some(req.namespace)
+    };
+    let credential = match req.auth {
+        None => None,
+        Some(a) if !a.identity_token.is_empty() => {
+            Some(Credential::IdentityToken(a.identity_token))
+        }
+        Some(a) if !a.username.is_empty() || !a.password.is_empty() => Some(Credential::Basic {
+            username: a.username,
+            password: a.password,
+        }),
+        Some(_) => None,
+    };
+    let report_format =
+        v1::ReportFormat::try_from(req.report_format).unwrap_or(v1::ReportFormat::None);
+    Ok(Checked {
+        reference_text: reference.to_string(),
+        reference,
+        descriptor_digest,
+        namespace,
+        credential,
+        report_format,
+    })
+}
+
+fn credential_hash(c: &Option<Credential>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    match c {
+        None => 0u8.hash(&mut h),
+        Some(Credential::Basic { username, password }) => {
+            1u8.hash(&mut h);
+            username.hash(&mut h);
+            password.hash(&mut h);
+        }
+        Some(Credential::IdentityToken(t)) => {
+            2u8.hash(&mut h);
+            t.hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+/// Whether `digest` of `reference` is on the exemption list.
+fn is_exempt(exempt: &[String], reference: &Reference, digest: &Digest) -> bool {
+    exempt.iter().any(|e| {
+        if let Ok(d) = Digest::parse(e) {
+            return d == *digest;
+        }
+        Reference::parse(e).is_ok_and(|r| {
+            r.digest() == Some(digest)
+                && r.registry() == reference.registry()
+                && r.repository() == reference.repository()
+        })
+    })
+}
+
+impl VerifierService {
+    async fn decide(&self, checked: &Checked) -> (Arc<Decision>, bool) {
+        let state = &self.state;
+        let snapshot = state.snapshot();
+        let reference = &checked.reference;
+        let scope = reference.scope();
+        let (_, ns_key) = snapshot.policy_for(checked.namespace.as_deref());
+        let ns_key = ns_key.map(str::to_owned);
+        let known_digest = reference
+            .digest()
+            .cloned()
+            .or_else(|| checked.descriptor_digest.clone());
+
+        if let Some(d) = &known_digest {
+            if is_exempt(&snapshot.config.exempt, reference, d) {
+                return (
+                    Arc::new(exempt_decision(&scope, d, snapshot.generation)),
+                    false,
+                );
+            }
+            let key = CacheKey {
+                generation: snapshot.generation,
+                namespace: ns_key.clone(),
+                scope: scope.clone(),
+                digest: d.to_string(),
+            };
+            if let Some(hit) = state.cache.get(&key, crate::clock::monotonic()) {
+                return (hit, true);
+            }
+        }
+        let flight = FlightKey {
+            generation: snapshot.generation,
+            namespace: ns_key.clone(),
+            scope: scope.clone(),
+            target: known_digest.as_ref().map_or_else(
+                || format!("tag:{}", reference.tag().unwrap_or("latest")),
+                ToString::to_string,
+            ),
+            credentials: credential_hash(&checked.credential),
+        };
+        let this = self.clone();
+        let (decision, _ran) = state
+            .flights
+            .run(flight, || async move {
+                this.fresh(checked, snapshot, ns_key, known_digest).await
+            })
+            .await;
+        // A waiter that did not run the work may still have been served from the cache the
+        // runner filled; either way this request did not hit the cache itself.
+        (decision, false)
+    }
+
+    async fn fresh(
+        &self,
+        checked: &Checked,
+        snapshot: Arc<Snapshot>,
+        ns_key: Option<String>,
+        known_digest: Option<Digest>,
+    ) -> Arc<Decision> {
+        let state = &self.state;
+        let config = &snapshot.config;
+        let reference = &checked.reference;
+        let scope = reference.scope();
+        let generation = snapshot.generation;
+        let Ok(permit) =
+            tokio::time::timeout(QUEUE_WAIT, Arc::clone(&state.fresh_slots).acquire_owned()).await
+        else {
+            return Arc::new(Decision::error(
+                format!(
+                    "{} verifications are already running; none finished within {QUEUE_WAIT:?}",
+                    config.max_concurrent_requests
+                ),
+                None,
+                generation,
+            ));
+        };
+        let _permit = permit;
+
+        let endpoints = match endpoints_for(&config.hosts_dir, reference.registry(), false) {
+            Ok(e) => e,
+            Err(e) => {
+                self.count_registry_error(&e);
+                return Arc::new(Decision::error(e.to_string(), None, generation));
+            }
+        };
+        let mut sources: Vec<Box<dyn CredentialSource>> = Vec::new();
+        if let Some(c) = &checked.credential {
+            sources.push(Box::new(StaticCredentials::for_registries(
+                c.clone(),
+                [
+                    reference.registry().to_owned(),
+                    reference.api_host().to_owned(),
+                ],
+            )));
+        }
+        sources.push(Box::new(SharedDockerConfig(Arc::clone(
+            &snapshot.docker_config,
+        ))));
+        let client = state
+            .client
+            .with_credentials(Arc::new(CredentialChain::new(sources)));
+        let request = RegistryRequest {
+            repository: reference.repository().to_owned(),
+            target: match (&known_digest, reference.tag()) {
+                (Some(d), _) => Target::Digest(d.clone()),
+                (None, Some(t)) => Target::Tag(t.to_owned()),
+                (None, None) => Target::Tag("latest".to_owned()),
+            },
+            scope: scope.clone(),
+            user_metadata: BTreeMap::new(),
+            time: crate::clock::now(),
+            platform_signatures: config.platform_signatures,
+            platform: Platform::host(),
+            total_timeout: config.verify_timeout,
+        };
+        let (policy_set, _) = snapshot.policy_for(ns_key.as_deref());
+        let verifier = match Verifier::new(
+            &policy_set.policy,
+            &policy_set.trust_store,
+            snapshot.revocation.as_ref(),
+            snapshot.limits.clone(),
+        ) {
+            Ok(v) => v,
+            Err(e) => return Arc::new(Decision::error(e.to_string(), None, generation)),
+        };
+        let work = async {
+            let resolved = resolve_target(
+                &client,
+                &endpoints,
+                &request,
+                snapshot.limits.max_manifest_bytes,
+            )
+            .await?;
+            let descriptor = resolved.descriptor();
+            let key = CacheKey {
+                generation,
+                namespace: ns_key.clone(),
+                scope: scope.clone(),
+                digest: descriptor.digest.to_string(),
+            };
+            if known_digest.is_none() {
+                // A tag: now that it is resolved, the digest may be exempt or already decided.
+                if is_exempt(&config.exempt, reference, &descriptor.digest) {
+                    return Ok((
+                        Some(exempt_decision(&scope, &descriptor.digest, generation)),
+                        key,
+                    ));
+                }
+                if state.cache.get(&key, crate::clock::monotonic()).is_some() {
+                    return Ok((None, key));
+                }
+            }
+            let v = verify_resolved(&client, &verifier, &endpoints, &request, &resolved).await?;
+            Ok::<_, RegistryError>((Some(Decision::from_verification(v, generation)), key))
+        };
+        let result = match tokio::time::timeout(config.verify_timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(RegistryError::Timeout {
+                what: format!("verification of {scope}"),
+                after: config.verify_timeout,
+            }),
+        };
+        state
+            .registry_requests
+            .fetch_add(client.requests_made() as u64, Ordering::Relaxed);
+        match result {
+            Ok((Some(decision), key)) => {
+                let decision = Arc::new(decision);
+                if matches!(
+                    decision.outcome,
+                    Outcome::Accepted | Outcome::Skipped | Outcome::Rejected
+                ) {
+                    state
+                        .cache
+                        .insert(key, Arc::clone(&decision), crate::clock::monotonic());
+                }
+                decision
+            }
+            Ok((None, key)) => state
+                .cache
+                .get(&key, crate::clock::monotonic())
+                .unwrap_or_else(|| {
+                    Arc::new(Decision::error(
+                        "the cached verdict expired while it was being read; ask again".into(),
+                        None,
+                        generation,
+                    ))
+                }),
+            Err(e) => {
+                self.count_registry_error(&e);
+                Arc::new(Decision::error(e.to_string(), None, generation))
+            }
+        }
+    }
+
+    fn count_registry_error(&self, e: &RegistryError) {
+        self.state
+            .metrics
+            .registry_errors
+            .get_or_create(&KindLabels {
+                kind: e.kind().to_owned(),
+            })
+            .inc();
+    }
+
+    fn respond(
+        &self,
+        checked: &Checked,
+        decision: &Decision,
+        cached: bool,
+        started: Instant,
+    ) -> v1::VerifyResponse {
+        let state = &self.state;
+        let elapsed = started.elapsed().as_secs_f64();
+        let outcome = decision.outcome;
+        state.counters.by_outcome[Outcome::ALL.iter().position(|o| *o == outcome).unwrap_or(0)]
+            .fetch_add(1, Ordering::Relaxed);
+        if cached {
+            state.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            state.counters.cache_misses.fetch_add(1, Ordering::Relaxed);
+        }
+        state.metrics.observe(outcome.as_str(), cached, elapsed);
+        let allowed = decision.allowed();
+        if state.audit.enabled() {
+            let digest = decision.target.as_ref().map(|t| t.digest.to_string());
+            let record = AuditRecord {
+                time: crate::clock::now().to_string(),
+                reference: &checked.reference_text,
+                digest: digest.as_deref(),
+                namespace: checked.namespace.as_deref(),
+                policy: decision.policy_name(),
+                outcome: outcome.as_str(),
+                allowed,
+                signer: decision.signer(),
+                reason: &decision.reason,
+                cached,
+                duration_ms: elapsed * 1000.0,
+                generation: decision.generation,
+            };
+            if let Err(e) = state.audit.write(&record) {
+                tracing::error!(error = %e, "audit log write failed");
+            }
+        }
+        if !allowed {
+            tracing::info!(
+                reference = %checked.reference_text,
+                outcome = outcome.as_str(),
+                reason = %decision.reason,
+                "denied"
+            );
+        }
+        v1::VerifyResponse {
+            allowed,
+            outcome: outcome.proto() as i32,
+            reason: decision.reason.clone(),
+            verified: decision
+                .target
+                .as_ref()
+                .filter(|_| allowed)
+                .map(|t| v1::Descriptor {
+                    media_type: t.media_type.clone(),
+                    digest: t.digest.to_string(),
+                    size: i64::try_from(t.size).unwrap_or(i64::MAX),
+                }),
+            trust_policy: decision.policy_name().unwrap_or_default().to_owned(),
+            fully_trusted: decision.fully_trusted(),
+            cached,
+            signatures: decision.signature_reports(),
+            generation: decision.generation,
+            report: decision.report(&checked.reference_text, checked.report_format),
+        }
+    }
+}
+
+fn exempt_decision(scope: &str, digest: &Digest, generation: u64) -> Decision {
+    tracing::warn!(%scope, %digest, "exempt from verification by configuration");
+    Decision {
+        outcome: Outcome::Exempt,
+        reason: format!(
+            "{digest} is exempt from verification by configuration (verification.exempt)"
+        ),
+        verification: None,
+        target: Some(Descriptor {
+            media_type: String::new(),
+            digest: digest.clone(),
+            size: 0,
+            artifact_type: None,
+            annotations: Default::default(),
+            platform: None,
+        }),
+        generation,
+    }
+}
+
+/// docker's config.json of the snapshot, as a credential source.
+struct SharedDockerConfig(Arc<crate::registry::credentials::DockerConfig>);
+
+impl CredentialSource for SharedDockerConfig {
+    fn credential(
+        &self,
+        registry_host: &str,
+    ) -> Result<Option<Credential>, crate::registry::credentials::CredentialError> {
+        self.0.credential(registry_host)
+    }
+}
+
+#[tonic::async_trait]
+impl v1::verifier_server::Verifier for VerifierService {
+    async fn verify(
+        &self,
+        request: Request<v1::VerifyRequest>,
+    ) -> Result<Response<v1::VerifyResponse>, Status> {
+        let started = crate::clock::monotonic();
+        let checked = check_request(request.into_inner())?;
+        let (decision, cached) = self.decide(&checked).await;
+        Ok(Response::new(
+            self.respond(&checked, &decision, cached, started),
+        ))
+    }
+
+    async fn health(
+        &self,
+        _request: Request<v1::HealthRequest>,
+    ) -> Result<Response<v1::HealthResponse>, Status> {
+        let status = if self.state.serving.load(Ordering::SeqCst) {
+            v1::health_response::ServingStatus::Serving
+        } else {
+            v1::health_response::ServingStatus::NotServing
+        };
+        Ok(Response::new(v1::HealthResponse {
+            status: status as i32,
+        }))
+    }
+
+    async fn status(
+        &self,
+        _request: Request<v1::StatusRequest>,
+    ) -> Result<Response<v1::StatusResponse>, Status> {
+        let state = &self.state;
+        let snapshot = state.snapshot();
+        let c = &state.counters;
+        Ok(Response::new(v1::StatusResponse {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            generation: snapshot.generation,
+            loaded: Some(v1::LoadedVersions {
+                trust_policy: snapshot.versions.trust_policy.clone(),
+                trust_stores: snapshot.versions.trust_stores.clone(),
+                revocation_set: snapshot.versions.revocation_set.clone(),
+                namespace_policies: snapshot
+                    .versions
+                    .namespace_policies
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            }),
+            loaded_at: snapshot.loaded_at.to_string(),
+            last_reload_error: c
+                .last_reload_error
+                .lock()
+                .map(|e| e.clone())
+                .unwrap_or_default(),
+            reloads_succeeded: c.reloads_succeeded.load(Ordering::Relaxed),
+            reloads_failed: c.reloads_failed.load(Ordering::Relaxed),
+            verifications: Outcome::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    (
+                        o.as_str().to_owned(),
+                        c.by_outcome[i].load(Ordering::Relaxed),
+                    )
+                })
+                .collect(),
+            cache_hits: c.cache_hits.load(Ordering::Relaxed),
+            cache_misses: c.cache_misses.load(Ordering::Relaxed),
+            cache_entries: state.cache_len() as u64,
+            revocation_set_created_at: snapshot
+                .revocation_created_at
+                .map(|t: Timestamp| t.to_string())
+                .unwrap_or_default(),
+        }))
+    }
+}
