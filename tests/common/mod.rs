@@ -3,15 +3,18 @@
 //! envelopes, a test RFC 3161 timestamp authority (`tsa`), a test OCSP responder (`ocsp`), an
 //! OCI layout writer, a real
 //! registry with push helpers (`registry`), and an in-memory distribution server with the
-//! referrers API and fault injection (`fixture_registry`).
+//! referrers API and fault injection (`fixture_registry`), a fixture HTTP file server for CRL
+//! distribution points (`fixture_http`) and a real `openssl ocsp` responder (`openssl_ocsp`).
 #![allow(dead_code)]
 
 pub mod cose;
 pub mod crl;
+pub mod fixture_http;
 pub mod fixture_registry;
 pub mod jws;
 pub mod layout;
 pub mod ocsp;
+pub mod openssl_ocsp;
 pub mod pki;
 pub mod registry;
 pub mod tsa;
