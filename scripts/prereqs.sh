@@ -1,6 +1,7 @@
 # Sourced by scripts/*.sh: installs what a fresh Debian 12 machine (as root) lacks to build
 # notaryd — a C compiler for aws-lc-sys, curl for rustup, and the Rust toolchain with rustfmt
-# and clippy — and puts cargo on PATH. Each step runs only when its tool is missing.
+# and clippy — and puts cargo on PATH. Each step runs only when its tool is missing. Extra
+# Debian packages a caller needs are its arguments (scripts/test.sh: docker-registry, openssl).
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)

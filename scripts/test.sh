@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # docker-registry: the real registry (distribution 2.8) the registry tests start
-# (tests/common/registry.rs); they fail, never skip, without it.
+# (tests/common/registry.rs); openssl: the real OCSP responder (`openssl ocsp`) the bundle
+# tests start (tests/common/openssl_ocsp.rs). Those tests fail, never skip, without them.
 # shellcheck source=scripts/prereqs.sh
-. scripts/prereqs.sh docker-registry
+. scripts/prereqs.sh docker-registry openssl
 
 if [ -d ../shared/vectors ]; then
   echo "test.sh: conformance vectors found at ../shared/vectors"

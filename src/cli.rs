@@ -411,10 +411,21 @@ pub async fn bundle_create(
     let producer = format!("notaryd {} bundle create", env!("CARGO_PKG_VERSION"));
     let bytes = crate::bundle::format::write(&now.to_string(), &producer, &items, signer.as_ref())
         .map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
-    let tmp = args.output.with_extension("tmp");
+    // A temporary name of our own next to the output (never `<output minus extension>.tmp`,
+    // which may be someone else's file), renamed over the output once written.
+    let name = args
+        .output
+        .file_name()
+        .map_or_else(|| "bundle".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = args
+        .output
+        .with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, &bytes)
         .and_then(|()| std::fs::rename(&tmp, &args.output))
-        .map_err(|e| VerifyCommandError::Usage(format!("{}: {e}", args.output.display())))?;
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            VerifyCommandError::Usage(format!("{}: {e}", args.output.display()))
+        })?;
     Ok(report)
 }
 

@@ -66,3 +66,6 @@ mod registry_referrers;
 
 #[path = "it/ocsp.rs"]
 mod ocsp;
+
+#[path = "it/bundle_cli.rs"]
+mod bundle_cli;

@@ -252,7 +252,7 @@ async fn fetch(
         if e.is_timeout() {
             format!("timed out after {timeout:?}")
         } else {
-            e.to_string()
+            with_causes(&e)
         }
     })?;
     if !response.status().is_success() {
@@ -262,13 +262,29 @@ async fn fetch(
         return Err(format!("larger than {max} bytes"));
     }
     let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| with_causes(&e))? {
         if out.len() as u64 + chunk.len() as u64 > max {
             return Err(format!("larger than {max} bytes"));
         }
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// An error with its causes: reqwest's own message ("error sending request for url …") does
+/// not say why (connection refused, DNS, reset), and that is what an operator needs.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// The signing and TSA chains of every signature of an artifact in a registry (unverified:

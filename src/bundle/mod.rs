@@ -257,8 +257,14 @@ pub fn import(
 }
 
 /// One item of a bundle as `bundle inspect` shows it.
+// `rename_all` on an enum renames only the variants (the `kind` tag); the fields of each
+// variant need `rename_all_fields` to be camelCase like the rest of the report.
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum ItemDescription {
     /// A CRL.
     Crl {

@@ -208,6 +208,15 @@ impl EntrySpec {
         }
     }
 
+    /// An entry for a serial given as its DER INTEGER contents (as
+    /// `Certificate::serial_number` returns them), for certificates with random serials.
+    pub fn for_serial_bytes(serial: &[u8], revoked_at: i64) -> Self {
+        Self {
+            serial: serial.to_vec(),
+            ..Self::new(0, revoked_at)
+        }
+    }
+
     pub fn reason(mut self, code: u8) -> Self {
         self.reason = Some(code);
         self

@@ -1,18 +1,21 @@
 //! Test helpers shared by the integration tests, the benchmarks and the example generator:
-//! a PKI made at test time, a CRL builder (`crl`), test-only signers for JWS and COSE
-//! envelopes, a test RFC 3161 timestamp authority (`tsa`), a test OCSP responder (`ocsp`), an
-//! OCI layout writer, a real
-//! registry with push helpers (`registry`), and an in-memory distribution server with the
-//! referrers API and fault injection (`fixture_registry`).
+//! a PKI made at test time (`pki`), a CRL builder (`crl`), test-only signers for JWS and COSE
+//! envelopes, a test RFC 3161 timestamp authority (`tsa`), a test OCSP response writer
+//! (`ocsp`) and a real `openssl ocsp` responder (`openssl_ocsp`), an OCI layout writer, a real
+//! registry with push helpers (`registry`), an in-memory distribution server with the
+//! referrers API and fault injection (`fixture_registry`), a fixture HTTP file server for CRL
+//! distribution points (`fixture_http`), and the real daemon (`daemon`).
 #![allow(dead_code)]
 
 pub mod cose;
 pub mod crl;
 pub mod daemon;
+pub mod fixture_http;
 pub mod fixture_registry;
 pub mod jws;
 pub mod layout;
 pub mod ocsp;
+pub mod openssl_ocsp;
 pub mod pki;
 pub mod registry;
 pub mod tsa;
