@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::bundle::format::BundleKey;
+use crate::bundle::format::{BundleKey, ItemKind};
 use crate::layout::{LayoutError, LayoutReference, OciLayout};
 use crate::notation_config::{self, ConfigError};
 use crate::reference::Reference;
@@ -163,6 +163,11 @@ pub struct BundleCreateArgs {
     /// An OCSP response (DER file) to include (repeatable).
     #[arg(long, value_name = "FILE")]
     pub ocsp: Vec<PathBuf>,
+
+    /// A CA certificate (PEM or DER) to include: the issuer of a --crl or --ocsp file that is
+    /// not in the trust stores, such as an intermediate (repeatable).
+    #[arg(long, value_name = "CERT")]
+    pub certificate: Vec<PathBuf>,
 
     /// Sign the bundle with this PKCS#8 PEM private key (EC P-256/384/521 or RSA).
     #[arg(long, value_name = "KEY")]
@@ -395,8 +400,27 @@ pub async fn bundle_create(
         crls: args.crl.clone(),
         ocsp_for,
         ocsp_files: args.ocsp.clone(),
+        certificates: args
+            .certificate
+            .iter()
+            .map(read_cert)
+            .collect::<Result<Vec<_>, _>>()?,
     };
     let (items, report) = collect(&request).await;
+    if !items
+        .iter()
+        .any(|(h, _)| matches!(h.kind, ItemKind::Crl | ItemKind::Ocsp))
+    {
+        return Err(VerifyCommandError::Collect(format!(
+            "no CRL or OCSP response could be collected, so no bundle was written (importing an empty one would \
+             leave every revocable certificate unknown): {}",
+            if report.missing.is_empty() {
+                "nothing names a CRL distribution point or OCSP responder".to_owned()
+            } else {
+                report.missing.join("; ")
+            }
+        )));
+    }
     let signer = match &args.sign_key {
         Some(p) => {
             let pem = std::fs::read(p)
@@ -635,6 +659,9 @@ pub enum VerifyCommandError {
     /// The daemon could not be asked, or reached no verdict.
     #[error("{0}")]
     Daemon(String),
+    /// `bundle create` could collect nothing.
+    #[error("{0}")]
+    Collect(String),
 }
 
 impl VerifyCommandError {
@@ -646,7 +673,7 @@ impl VerifyCommandError {
             Self::Layout(_) => EXIT_UNREADABLE,
             Self::Registry(RegistryError::Config(_)) => EXIT_USAGE,
             Self::Registry(_) => EXIT_UNREADABLE,
-            Self::Daemon(_) => EXIT_UNREADABLE,
+            Self::Daemon(_) | Self::Collect(_) => EXIT_UNREADABLE,
         }
     }
 }

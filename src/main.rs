@@ -134,7 +134,16 @@ fn main() -> ExitCode {
                         eprintln!("notaryd: warning: not collected: {m}");
                     }
                     println!("wrote {}", a.output.display());
-                    ExitCode::SUCCESS
+                    if report.missing.is_empty() {
+                        ExitCode::SUCCESS
+                    } else {
+                        // Written, but incomplete: an unattended job must notice.
+                        eprintln!(
+                            "notaryd: the bundle is incomplete: {} item(s) could not be collected",
+                            report.missing.len()
+                        );
+                        ExitCode::from(1)
+                    }
                 }
                 Err(e) => fail(&e),
             }

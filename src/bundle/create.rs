@@ -53,6 +53,9 @@ pub struct CreateRequest {
     pub ocsp_for: Vec<Certificate>,
     /// OCSP response files given by the operator.
     pub ocsp_files: Vec<PathBuf>,
+    /// CA certificates given by the operator (issuers of CRLs and OCSP responses that are not
+    /// in the trust stores, e.g. intermediates), included in the bundle.
+    pub certificates: Vec<Certificate>,
 }
 
 /// Collects everything and returns the bundle's items and the report.
@@ -60,7 +63,16 @@ pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, Cr
     let mut report = CreateReport::default();
     let mut items: Vec<(ItemHeader, Vec<u8>)> = Vec::new();
     let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::limited(10))
+        // Only http:// is fetched (as notation does), redirects included.
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.url().scheme() != "http" {
+                attempt.error("a redirect to a non-http:// URL is not followed (only http:// is fetched, as notation does)")
+            } else if attempt.previous().len() >= 10 {
+                attempt.error("too many redirects")
+            } else {
+                attempt.follow()
+            }
+        }))
         .build();
     let http = match http {
         Ok(h) => h,
@@ -76,11 +88,22 @@ pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, Cr
         known.extend(chain.iter());
     }
     known.extend(request.ocsp_for.iter());
+    known.extend(request.certificates.iter());
 
     // CA certificates of the chains that are not trust-store certificates go in, so that the
     // node can check the CRLs and responses they issued.
     let mut included: BTreeSet<Vec<u8>> =
         request.anchors.iter().map(|c| c.der().to_vec()).collect();
+    for cert in &request.certificates {
+        if included.insert(cert.der().to_vec()) {
+            let mut h = format::item(ItemKind::Certificate, Some("--certificate".into()));
+            h.subject = Some(cert.subject());
+            items.push((h, cert.der().to_vec()));
+            report
+                .collected
+                .push(format!("certificate {}", cert.subject()));
+        }
+    }
     for chain in &request.chains {
         for cert in chain.iter().skip(1) {
             if included.insert(cert.der().to_vec()) {
@@ -170,6 +193,9 @@ pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, Cr
             )),
         }
     }
+    // One request per certificate, however many signatures or options name it.
+    let mut asked: BTreeSet<Vec<u8>> = BTreeSet::new();
+    targets.retain(|(cert, _)| asked.insert(cert.der().to_vec()));
     for (cert, issuer) in targets {
         let req = match request_der(cert, issuer) {
             Ok(r) => r,

@@ -62,6 +62,15 @@ pub enum BundleCommandError {
         /// Why it cannot be read.
         reason: String,
     },
+    /// The bundle holds no CRL and no OCSP response: installing it would make every revocable
+    /// certificate unknown.
+    #[error(
+        "{path}: holds no CRL and no OCSP response; installing it would leave every revocable certificate unknown"
+    )]
+    Empty {
+        /// The bundle file.
+        path: PathBuf,
+    },
     /// Bundle-signing keys are configured and the bundle is not signed.
     #[error(
         "{path}: unsigned, and bundle-signing keys are configured (no embedded signature and no {path}.sig)"
@@ -203,6 +212,15 @@ pub fn import(
 ) -> Result<ImportReport, BundleCommandError> {
     let bytes = read_bundle_file(path)?;
     let bundle = open_bundle(path, &bytes, keys)?;
+    if !bundle
+        .items
+        .iter()
+        .any(|(h, _)| matches!(h.kind, ItemKind::Crl | ItemKind::Ocsp))
+    {
+        return Err(BundleCommandError::Empty {
+            path: path.to_owned(),
+        });
+    }
     let installed = installed_path(state_dir);
     // The installed set is compared against as it is: its items' freshness does not matter
     // here, only their numbers and times.

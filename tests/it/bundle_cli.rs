@@ -1332,9 +1332,10 @@ fn create_reports_unreachable_missing_and_hanging_distribution_points_on_stderr(
         s(&out),
     ]);
     let elapsed = notaryd::clock::now().unix_seconds() - now;
-    // As implemented: what could be had is written and the command succeeds; what could not
-    // is listed on stderr.
-    assert_eq!(r.code, 0, "{}", r.all());
+    // What could be had is written; what could not is listed on stderr, and the exit status
+    // (1) says the bundle is incomplete, so an unattended job notices.
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.err.contains("the bundle is incomplete"), "{}", r.all());
     assert!(
         r.out.lines().any(|l| l == format!("collected CRL {ok}")),
         "{}",
@@ -1434,7 +1435,8 @@ fn operator_supplied_crl_and_ocsp_files_are_included_and_used() {
             s(&leaf_ocsp),
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.all());
+    // The network's 404s and the down responder make it incomplete (exit 1), but written.
+    assert_eq!(r.code, 1, "{}", r.all());
     for line in [
         format!("collected CRL file {}", root_crl.display()),
         format!("collected CRL file {}", int_crl.display()),
@@ -1464,6 +1466,66 @@ fn operator_supplied_crl_and_ocsp_files_are_included_and_used() {
     let r = online.verify(&state);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(revocation_line(&r.out).ends_with("passed"), "{}", r.out);
+
+    // Without --image: the intermediate that issued a --crl file is given with --certificate.
+    let intermediate_pem = online.path("intermediate.pem");
+    std::fs::write(&intermediate_pem, c.intermediate.pem()).unwrap();
+    let out2 = online.path("files-only.bundle");
+    let r = online.create(
+        &out2,
+        &[
+            "--crl",
+            s(&root_crl),
+            "--crl",
+            s(&int_crl),
+            "--ocsp",
+            s(&leaf_ocsp),
+            "--certificate",
+            s(&intermediate_pem),
+        ],
+    );
+    assert!(r.code == 0 || r.code == 1, "{}", r.all());
+    assert!(
+        r.out
+            .lines()
+            .any(|l| l == format!("collected certificate {}", subject(&c.intermediate))),
+        "{}",
+        r.all()
+    );
+    let state2 = online.path("state2");
+    let r = online.import(&out2, &state2);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(online.verify(&state2).code, 0);
+
+    // Nothing at all to collect: no bundle is written (exit 3), and an empty bundle made by
+    // hand is refused at import.
+    let out3 = online.path("nothing.bundle");
+    let r = online.create(&out3, &[]);
+    assert_eq!(r.code, 3, "{}", r.all());
+    assert!(
+        r.err.contains("no CRL or OCSP response could be collected"),
+        "{}",
+        r.all()
+    );
+    assert!(!out3.exists());
+    let empty = online.path("empty.bundle");
+    let only_cert = vec![(
+        notaryd::bundle::format::item(ItemKind::Certificate, None),
+        c.intermediate.der.clone(),
+    )];
+    std::fs::write(
+        &empty,
+        notaryd::bundle::format::write("2026-11-28T00:00:00Z", "test", &only_cert, None).unwrap(),
+    )
+    .unwrap();
+    let r = online.import(&empty, &state2);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.err.contains("holds no CRL and no OCSP response"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(online.verify(&state2).code, 0, "the installed set was kept");
 }
 
 #[test]
