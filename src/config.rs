@@ -734,6 +734,13 @@ mod tests {
         assert!(e.contains("max_entries"), "{e}");
     }
 
+    /// The shipped, documented file states exactly the defaults.
+    #[test]
+    fn shipped_config_is_the_defaults() {
+        let shipped = validate(include_str!("../packaging/etc/notaryd/config.toml")).unwrap();
+        assert_eq!(shipped, validate("").unwrap());
+    }
+
     #[test]
     fn overrides_win() {
         let raw = RawConfig::parse("[server]\nsocket = \"/a.sock\"", Path::new("t")).unwrap();
