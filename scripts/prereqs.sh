@@ -1,6 +1,7 @@
 # Sourced by scripts/*.sh: installs what a fresh Debian 12 machine (as root) lacks to build
-# notaryd — a C compiler for aws-lc-sys, curl for rustup, and the Rust toolchain with rustfmt
-# and clippy — and puts cargo on PATH. Each step runs only when its tool is missing. Extra
+# notaryd — a C compiler for aws-lc-sys, protoc for the gRPC code (build.rs), curl for
+# rustup, and the Rust toolchain with rustfmt and clippy — and puts cargo on PATH. Each step
+# runs only when its tool is missing. Extra
 # Debian packages a caller needs are its arguments (scripts/test.sh: docker-registry, openssl).
 
 need_apt=()
@@ -8,6 +9,7 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v protoc >/dev/null 2>&1 || [ -n "${PROTOC:-}" ] || need_apt+=(protobuf-compiler)
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

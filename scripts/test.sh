@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # docker-registry: the real registry (distribution 2.8) the registry tests start
 # (tests/common/registry.rs); openssl: the real OCSP responder (`openssl ocsp`) the bundle
-# tests start (tests/common/openssl_ocsp.rs). Those tests fail, never skip, without them.
+# tests start (tests/common/openssl_ocsp.rs); systemd: systemd-socket-activate, which the
+# daemon tests use to hand `notaryd serve` its socket as systemd does. Those tests fail, never
+# skip, without them.
 # shellcheck source=scripts/prereqs.sh
-. scripts/prereqs.sh docker-registry openssl
+. scripts/prereqs.sh docker-registry openssl systemd
 
 if [ -d ../shared/vectors ]; then
   echo "test.sh: conformance vectors found at ../shared/vectors"
