@@ -472,7 +472,14 @@ pub struct VerifyArgs {
 
     /// Ask the running daemon (`notaryd serve`) instead of verifying here: its
     /// configuration, cache and revocation set apply, and the same report is printed.
-    #[arg(long, conflicts_with = "oci_layout")]
+    /// Options that change how a verification is done are refused with it: the daemon's
+    /// configuration decides them.
+    #[arg(long, conflicts_with_all = [
+        "oci_layout", "scope", "notation_config", "trust_policy", "trust_store", "user_metadata",
+        "max_signatures", "platform_signatures", "platform", "revocation_bundle", "state_dir",
+        "bundle_key", "revocation_grace", "hosts_dir", "plain_http", "username",
+        "password_stdin", "docker_config", "request_timeout", "connect_timeout",
+    ])]
     pub daemon: bool,
 
     /// With --daemon: the daemon's socket.
@@ -1206,17 +1213,20 @@ pub async fn verify_daemon(args: &VerifyArgs) -> Result<(String, u8), VerifyComm
         ));
     };
     let mut client = daemon_client(&args.socket).await?;
+    let mut request = tonic::Request::new(v1::VerifyRequest {
+        reference: reference.clone(),
+        descriptor: None,
+        auth: None,
+        namespace: args.namespace.clone().unwrap_or_default(),
+        report_format: match args.output {
+            OutputFormat::Text => v1::ReportFormat::Text,
+            OutputFormat::Json => v1::ReportFormat::Json,
+        } as i32,
+    });
+    // --timeout bounds the wait for the daemon too (a gRPC deadline).
+    request.set_timeout(Duration::from_secs(args.timeout));
     let response = client
-        .verify(v1::VerifyRequest {
-            reference: reference.clone(),
-            descriptor: None,
-            auth: None,
-            namespace: args.namespace.clone().unwrap_or_default(),
-            report_format: match args.output {
-                OutputFormat::Text => v1::ReportFormat::Text,
-                OutputFormat::Json => v1::ReportFormat::Json,
-            } as i32,
-        })
+        .verify(request)
         .await
         .map_err(|s| match s.code() {
             tonic::Code::InvalidArgument => VerifyCommandError::Usage(s.message().to_owned()),

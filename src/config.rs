@@ -109,6 +109,8 @@ pub struct RawServer {
     pub max_concurrent_requests: Option<usize>,
     /// Requests served at once on one connection.
     pub max_concurrent_requests_per_connection: Option<usize>,
+    /// Fresh verifications one client (uid and pid) may run at once.
+    pub max_concurrent_requests_per_client: Option<usize>,
     /// Largest request message.
     pub max_request_bytes: Option<usize>,
     /// Seconds given to in-flight requests after SIGTERM.
@@ -184,6 +186,8 @@ pub struct RawCache {
     pub max_entries: Option<usize>,
     /// Seconds a verdict is kept.
     pub ttl_seconds: Option<u64>,
+    /// Seconds a rejection is kept.
+    pub rejection_ttl_seconds: Option<u64>,
 }
 
 /// `[audit]` as written.
@@ -260,6 +264,8 @@ pub struct Config {
     pub max_concurrent_requests: usize,
     /// Requests served at once on one connection.
     pub max_concurrent_requests_per_connection: usize,
+    /// Fresh verifications one client may run at once.
+    pub max_concurrent_requests_per_client: usize,
     /// Largest request message, in bytes.
     pub max_request_bytes: usize,
     /// Time in-flight requests get after SIGTERM.
@@ -300,6 +306,8 @@ pub struct Config {
     pub cache_max_entries: usize,
     /// How long a verdict is cached.
     pub cache_ttl: Duration,
+    /// How long a rejection is cached.
+    pub cache_rejection_ttl: Duration,
     /// The audit log.
     pub audit: AuditTarget,
     /// The metrics listener.
@@ -439,6 +447,21 @@ impl Config {
             1,
             65_536,
         )?;
+        let max_concurrent_requests_per_client = count(
+            "server.max_concurrent_requests_per_client",
+            s.max_concurrent_requests_per_client,
+            64,
+            1,
+            65_536,
+        )?;
+        if max_concurrent_requests_per_client > max_concurrent_requests {
+            return Err(invalid(
+                "server.max_concurrent_requests_per_client",
+                format!(
+                    "{max_concurrent_requests_per_client} is more than server.max_concurrent_requests ({max_concurrent_requests})"
+                ),
+            ));
+        }
         let max_request_bytes = count(
             "server.max_request_bytes",
             s.max_request_bytes,
@@ -581,6 +604,13 @@ impl Config {
         let c = raw.cache;
         let cache_max_entries = count("cache.max_entries", c.max_entries, 4096, 0, 1_000_000)?;
         let cache_ttl = seconds("cache.ttl_seconds", c.ttl_seconds, 300, 0, 86_400)?;
+        let cache_rejection_ttl = seconds(
+            "cache.rejection_ttl_seconds",
+            c.rejection_ttl_seconds,
+            30,
+            0,
+            86_400,
+        )?;
 
         let audit = match raw.audit.path.as_deref() {
             None | Some("") => AuditTarget::Off,
@@ -614,6 +644,7 @@ impl Config {
             socket_group: s.socket_group,
             max_concurrent_requests,
             max_concurrent_requests_per_connection,
+            max_concurrent_requests_per_client,
             max_request_bytes,
             shutdown_grace,
             notation_config,
@@ -634,6 +665,7 @@ impl Config {
             exempt: v.exempt,
             cache_max_entries,
             cache_ttl,
+            cache_rejection_ttl,
             audit,
             metrics_listen,
             watch,

@@ -15,7 +15,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::OnceCell;
+use tokio::sync::watch;
 
 /// What a verdict is cached under.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +33,7 @@ pub struct CacheKey {
 struct Entry<V> {
     value: Arc<V>,
     inserted: Instant,
+    ttl: Duration,
     seq: u64,
 }
 
@@ -76,7 +77,7 @@ impl<V> VerdictCache<V> {
         let fresh = inner
             .map
             .get(key)
-            .map(|e| now.saturating_duration_since(e.inserted) < self.ttl)?;
+            .map(|e| now.saturating_duration_since(e.inserted) < e.ttl)?;
         if fresh {
             inner.map.get(key).map(|e| Arc::clone(&e.value))
         } else {
@@ -85,9 +86,15 @@ impl<V> VerdictCache<V> {
         }
     }
 
-    /// Stores a verdict.
+    /// Stores a verdict for the cache's TTL.
     pub fn insert(&self, key: CacheKey, value: Arc<V>, now: Instant) {
-        if self.max_entries == 0 || self.ttl.is_zero() {
+        self.insert_for(key, value, now, self.ttl);
+    }
+
+    /// Stores a verdict for `ttl` (at most the cache's TTL).
+    pub fn insert_for(&self, key: CacheKey, value: Arc<V>, now: Instant, ttl: Duration) {
+        let ttl = ttl.min(self.ttl);
+        if self.max_entries == 0 || ttl.is_zero() {
             return;
         }
         let mut inner = self.lock();
@@ -99,6 +106,7 @@ impl<V> VerdictCache<V> {
             Entry {
                 value,
                 inserted: now,
+                ttl,
                 seq,
             },
         );
@@ -139,45 +147,79 @@ impl<V> VerdictCache<V> {
 }
 
 /// Runs one computation per key at a time; concurrent callers with the same key share it.
+///
+/// The computation runs in its own task, so a caller that goes away (a client that
+/// disconnects, a gRPC deadline) neither cancels it for the others nor leaves its key behind:
+/// the key is removed when the computation ends, however it ends.
 pub struct SingleFlight<K, V> {
-    inflight: Mutex<HashMap<K, Arc<OnceCell<V>>>>,
+    inflight: Arc<Mutex<HashMap<K, watch::Receiver<Option<V>>>>>,
 }
 
-impl<K: Clone + Eq + Hash, V: Clone> Default for SingleFlight<K, V> {
+impl<K, V> Default for SingleFlight<K, V> {
     fn default() -> Self {
         Self {
-            inflight: Mutex::new(HashMap::new()),
+            inflight: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 }
 
-impl<K: Clone + Eq + Hash, V: Clone> SingleFlight<K, V> {
-    /// Runs `work` for `key` unless a run for it is in flight, in which case its result is
-    /// awaited instead. The second value says whether this caller ran the work.
-    pub async fn run<F, Fut>(&self, key: K, work: F) -> (V, bool)
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = V>,
-    {
-        let cell = {
-            let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            Arc::clone(map.entry(key.clone()).or_default())
-        };
-        let mut ran = false;
-        let value = cell
-            .get_or_init(|| {
-                ran = true;
-                work()
-            })
-            .await
-            .clone();
-        if ran {
-            let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                map.remove(&key);
-            }
+/// Removes a key from the in-flight map when dropped (after the result is published, or
+/// when the computation panics).
+struct RemoveOnDrop<K: Eq + Hash, V> {
+    map: Arc<Mutex<HashMap<K, watch::Receiver<Option<V>>>>>,
+    key: Option<K>,
+}
+
+impl<K: Eq + Hash, V> Drop for RemoveOnDrop<K, V> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.map
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
         }
-        (value, ran)
+    }
+}
+
+impl<K, V> SingleFlight<K, V>
+where
+    K: Clone + Eq + Hash + Send + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Runs `work` for `key` unless a run for it is in flight, in which case its result is
+    /// awaited instead. Returns the result (`None` if the computation panicked) and whether
+    /// this caller started it.
+    pub async fn run<Fut>(&self, key: K, work: Fut) -> (Option<V>, bool)
+    where
+        Fut: Future<Output = V> + Send + 'static,
+    {
+        let (mut rx, started) = {
+            let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            match map.get(&key) {
+                Some(rx) => (rx.clone(), false),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    map.insert(key.clone(), rx.clone());
+                    let guard = RemoveOnDrop {
+                        map: Arc::clone(&self.inflight),
+                        key: Some(key),
+                    };
+                    tokio::spawn(async move {
+                        let guard = guard;
+                        let value = work.await;
+                        let _ = tx.send(Some(value));
+                        drop(guard);
+                    });
+                    (rx, true)
+                }
+            }
+        };
+        let value = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|v| v.clone());
+        (value, started)
     }
 
     /// Runs in flight.
@@ -235,7 +277,7 @@ mod tests {
             let sf = Arc::clone(&sf);
             let runs = Arc::clone(&runs);
             tasks.push(tokio::spawn(async move {
-                sf.run(7, || async move {
+                sf.run(7, async move {
                     runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     42
@@ -245,9 +287,41 @@ mod tests {
             }));
         }
         for t in tasks {
-            assert_eq!(t.await.unwrap(), 42);
+            assert_eq!(t.await.unwrap(), Some(42));
         }
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(sf.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_caller_neither_stops_the_work_nor_leaks_its_key() {
+        let sf: Arc<SingleFlight<u32, u32>> = Arc::new(SingleFlight::default());
+        let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        for key in 0..100 {
+            let runs = Arc::clone(&runs);
+            let first = sf.run(key, async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                key
+            });
+            // The caller gives up at once.
+            let _ = tokio::time::timeout(Duration::from_millis(1), first).await;
+        }
+        // A waiter that arrives while a cancelled caller's run goes on gets that run's result,
+        // not a second run.
+        let first = sf.run(500, async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            500
+        });
+        let _ = tokio::time::timeout(Duration::from_millis(1), first).await;
+        let waited = sf.run(500, async { 999 }).await;
+        assert_eq!(waited, (Some(500), false));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 100);
+        assert_eq!(sf.in_flight(), 0);
+        // A panicking computation gives None and frees its key.
+        let r = sf.run(1000, async { panic!("boom") }).await;
+        assert_eq!(r, (None, true));
         assert_eq!(sf.in_flight(), 0);
     }
 }

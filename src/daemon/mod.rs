@@ -67,13 +67,19 @@ pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Snapsho
 
 /// Runs the daemon until SIGTERM/SIGINT.
 pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), DaemonError> {
+    // Settled once: a reload reads the same file (and fails if it is gone, rather than
+    // falling back to the built-in defaults), and it is watched like the others.
+    let config_file = config_file.or_else(|| {
+        let default = Path::new(crate::config::DEFAULT_CONFIG_FILE);
+        default.is_file().then(|| default.to_owned())
+    });
     let snapshot = load(config_file.as_deref(), &overrides)?;
     let config = snapshot.config.clone();
     let audit = AuditLog::open(&config.audit).map_err(io("audit log"))?;
     let metrics = Arc::new(Metrics::new());
     let state = Arc::new(DaemonState::new(snapshot, Arc::clone(&metrics), audit));
 
-    let listener = verifier_listener(&config)?;
+    let (listener, inherited) = verifier_listener(&config)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
     if let Some(addr) = config.metrics_listen {
@@ -134,8 +140,12 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
 
     let service = VerifierServer::new(VerifierService::new(Arc::clone(&state)))
         .max_decoding_message_size(config.max_request_bytes);
+    let per_connection = config.max_concurrent_requests_per_connection;
     let server = tonic::transport::Server::builder()
-        .concurrency_limit_per_connection(config.max_concurrent_requests_per_connection)
+        // HTTP/2 itself refuses more streams than this per connection, and the service runs
+        // at most this many at once per connection: one connection cannot hog the daemon.
+        .max_concurrent_streams(Some(u32::try_from(per_connection).unwrap_or(u32::MAX)))
+        .concurrency_limit_per_connection(per_connection)
         .add_service(service);
 
     let mut term = signal(SignalKind::terminate()).map_err(io("SIGTERM handler"))?;
@@ -179,7 +189,7 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
             tracing::warn!("stopped after the grace period with requests still open");
         }
     }
-    if !inherited_socket() {
+    if !inherited {
         let _ = std::fs::remove_file(&config.socket);
     }
     Ok(())
@@ -292,63 +302,80 @@ fn notify(states: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-fn inherited_socket() -> bool {
-    std::env::var_os("LISTEN_FDS").is_some()
-}
-
-/// The verifier socket: the first socket systemd passed (`LISTEN_FDS`), else a new one at
-/// the configured path with the configured mode and group.
-fn verifier_listener(config: &Config) -> Result<UnixListener, DaemonError> {
+/// The verifier socket: the first socket systemd passed (`LISTEN_FDS` for this process),
+/// else a new one at the configured path with the configured mode and group. The second
+/// value says whether it was inherited (then it is not ours to remove).
+fn verifier_listener(config: &Config) -> Result<(UnixListener, bool), DaemonError> {
     let mut fds = listenfd::ListenFd::from_env();
-    if fds.len() > 0 {
-        let std_listener = fds
+    if fds.len() > 0
+        && let Some(std_listener) = fds
             .take_unix_listener(0)
             .map_err(io("socket from systemd (LISTEN_FDS)"))?
-            .ok_or_else(|| DaemonError::Io {
-                what: "socket from systemd (LISTEN_FDS)".into(),
-                source: std::io::Error::other("the first passed descriptor is not a unix socket"),
-            })?;
+    {
         std_listener
             .set_nonblocking(true)
             .map_err(io("socket from systemd"))?;
         tracing::info!("serving on the socket passed by systemd");
-        return UnixListener::from_std(std_listener).map_err(io("socket from systemd"));
+        return Ok((
+            UnixListener::from_std(std_listener).map_err(io("socket from systemd"))?,
+            true,
+        ));
     }
-    bind_socket(
-        &config.socket,
-        config.socket_mode,
-        config.socket_group.as_deref(),
-    )
+    Ok((
+        bind_socket(
+            &config.socket,
+            config.socket_mode,
+            config.socket_group.as_deref(),
+        )?,
+        false,
+    ))
 }
 
-/// Binds `path`, replacing a stale socket but never a live one or any other file, then sets
-/// its mode and group.
+/// Binds `path` with `mode` and `group` without a moment at other permissions: the socket is
+/// bound in a private directory (mode 0700) next to it, given its group and mode there, and
+/// renamed into place. A stale socket (nobody listening: connection refused) is replaced;
+/// a live one or any other file is not.
 pub fn bind_socket(
     path: &Path,
     mode: u32,
     group: Option<&str>,
 ) -> Result<UnixListener, DaemonError> {
-    use std::os::unix::fs::FileTypeExt;
+    use std::os::unix::fs::{DirBuilderExt, FileTypeExt};
     let shown = path.display().to_string();
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-        && !dir.exists()
-    {
-        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&dir)
+            .map_err(io(format!("creating {}", dir.display())))?;
     }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                return Err(DaemonError::Io {
-                    what: format!("socket {shown}"),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::AddrInUse,
-                        "another process is serving on it",
-                    ),
-                });
+            match std::os::unix::net::UnixStream::connect(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    std::fs::remove_file(path)
+                        .map_err(io(format!("removing stale socket {shown}")))?;
+                }
+                Ok(_) => {
+                    return Err(DaemonError::Io {
+                        what: format!("socket {shown}"),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::AddrInUse,
+                            "another process is serving on it",
+                        ),
+                    });
+                }
+                Err(e) => {
+                    return Err(DaemonError::Io {
+                        what: format!("socket {shown} (is another notaryd serving on it?)"),
+                        source: e,
+                    });
+                }
             }
-            std::fs::remove_file(path).map_err(io(format!("removing stale socket {shown}")))?;
         }
         Ok(_) => {
             return Err(DaemonError::Io {
@@ -361,14 +388,27 @@ pub fn bind_socket(
         }
         Err(_) => {}
     }
-    let listener = UnixListener::bind(path).map_err(io(format!("binding {shown}")))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(io(format!("chmod {shown}")))?;
-    if let Some(group) = group {
-        let gid = resolve_group(group).map_err(io(format!("socket group {group:?}")))?;
-        std::os::unix::fs::chown(path, None, Some(gid)).map_err(io(format!("chgrp {shown}")))?;
-    }
-    Ok(listener)
+    let private = dir.join(format!(".notaryd-bind.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&private);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&private)
+        .map_err(io(format!("creating {}", private.display())))?;
+    let staged = private.join("sock");
+    let result = (|| {
+        let listener = UnixListener::bind(&staged).map_err(io(format!("binding {shown}")))?;
+        if let Some(group) = group {
+            let gid = resolve_group(group).map_err(io(format!("socket group {group:?}")))?;
+            std::os::unix::fs::chown(&staged, None, Some(gid))
+                .map_err(io(format!("chgrp {shown}")))?;
+        }
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))
+            .map_err(io(format!("chmod {shown}")))?;
+        std::fs::rename(&staged, path).map_err(io(format!("moving the socket to {shown}")))?;
+        Ok(listener)
+    })();
+    let _ = std::fs::remove_dir_all(&private);
+    result
 }
 
 /// A group name (from /etc/group) or numeric gid.

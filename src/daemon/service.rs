@@ -7,13 +7,13 @@
 //! rejection, unreachable registry, deadline, overload, internal error — is a denial that says
 //! why.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Request, Response, Status};
 
 use super::audit::{AuditLog, AuditRecord};
@@ -94,6 +94,9 @@ impl Outcome {
 pub struct Decision {
     outcome: Outcome,
     reason: String,
+    /// No verdict because the daemon or this client is at its concurrency limit: answered
+    /// with RESOURCE_EXHAUSTED.
+    overload: bool,
     /// The core's verdicts, when a verification ran.
     verification: Option<RegistryVerification>,
     /// The descriptor decided about.
@@ -107,6 +110,7 @@ impl Decision {
         Self {
             outcome: Outcome::Error,
             reason,
+            overload: false,
             verification: None,
             target,
             generation,
@@ -162,10 +166,40 @@ impl Decision {
                 Outcome::Accepted
             },
             reason,
+            overload: false,
             target: Some(v.resolved.clone()),
             verification: Some(v),
             generation,
         }
+    }
+
+    /// How long this verdict may be cached: the configured TTL (a shorter one for
+    /// rejections, so that a signature pushed after its image is seen soon), and never past
+    /// the accepted signature's expiry or its chain's earliest notAfter.
+    fn cache_ttl(&self, config: &crate::config::Config, now: Timestamp) -> Duration {
+        let mut ttl = if self.outcome == Outcome::Rejected {
+            config.cache_ttl.min(config.cache_rejection_ttl)
+        } else {
+            config.cache_ttl
+        };
+        if let Some(v) = &self.verification {
+            for verdict in [&v.artifact, &v.platform].into_iter().flatten() {
+                if let Ok(ok) = verdict
+                    && let Some(sig) = ok.accepted_signature()
+                {
+                    for until in [sig.expiry, sig.certificates_valid_until]
+                        .into_iter()
+                        .flatten()
+                    {
+                        let left = (until.unix_nanos() - now.unix_nanos()).max(0);
+                        ttl = ttl.min(Duration::from_nanos(
+                            u64::try_from(left).unwrap_or(u64::MAX),
+                        ));
+                    }
+                }
+            }
+        }
+        ttl
     }
 
     fn first_verdict(
@@ -321,9 +355,13 @@ struct FlightKey {
 pub struct DaemonState {
     snapshot: RwLock<Arc<Snapshot>>,
     cache: VerdictCache<Decision>,
-    flights: SingleFlight<FlightKey, Arc<Decision>>,
+    flights: SingleFlight<FlightKey, (Arc<Decision>, bool)>,
     client: RegistryClient,
     fresh_slots: Arc<Semaphore>,
+    max_fresh: usize,
+    /// Each client's share of the fresh slots, by (uid, pid); entries go when unused.
+    client_slots: Mutex<HashMap<ClientKey, Arc<Semaphore>>>,
+    per_client: usize,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     audit: AuditLog,
@@ -352,6 +390,9 @@ impl DaemonState {
             flights: SingleFlight::default(),
             client,
             fresh_slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
+            max_fresh: config.max_concurrent_requests,
+            client_slots: Mutex::new(HashMap::new()),
+            per_client: config.max_concurrent_requests_per_client,
             metrics,
             audit,
             counters: Counters::default(),
@@ -372,6 +413,25 @@ impl DaemonState {
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
         self.cache.retain_generation(generation);
         self.metrics.generation.set(generation as i64);
+    }
+
+    /// The semaphore of one client's share of fresh verifications. Entries of clients with
+    /// nothing running are dropped here, so the map holds only active clients.
+    fn client_semaphore(&self, key: ClientKey) -> Arc<Semaphore> {
+        let mut map = self.client_slots.lock().unwrap_or_else(|e| e.into_inner());
+        let per_client = self.per_client;
+        map.retain(|k, s| {
+            *k == key || Arc::strong_count(s) > 1 || s.available_permits() < per_client
+        });
+        Arc::clone(
+            map.entry(key)
+                .or_insert_with(|| Arc::new(Semaphore::new(per_client))),
+        )
+    }
+
+    /// HTTP requests sent to registries so far.
+    pub fn registry_requests(&self) -> u64 {
+        self.registry_requests.load(Ordering::Relaxed)
     }
 
     /// Marks the daemon as shutting down (Health answers NOT_SERVING).
@@ -408,8 +468,13 @@ impl VerifierService {
     }
 }
 
+/// Who is asking: the peer's uid and pid (from the unix socket's credentials).
+type ClientKey = (u32, i32);
+
 /// A checked request.
+#[derive(Clone)]
 struct Checked {
+    client: Option<ClientKey>,
     reference: Reference,
     reference_text: String,
     descriptor_digest: Option<Digest>,
@@ -481,6 +546,7 @@ fn check_request(req: v1::VerifyRequest) -> Result<Checked, Status> {
     let report_format =
         v1::ReportFormat::try_from(req.report_format).unwrap_or(v1::ReportFormat::None);
     Ok(Checked {
+        client: None,
         reference_text: reference.to_string(),
         reference,
         descriptor_digest,
@@ -554,74 +620,145 @@ impl VerifierService {
         let flight = FlightKey {
             generation: snapshot.generation,
             namespace: ns_key.clone(),
-            scope: scope.clone(),
+            scope,
             target: known_digest.as_ref().map_or_else(
                 || format!("tag:{}", reference.tag().unwrap_or("latest")),
                 ToString::to_string,
             ),
             credentials: credential_hash(&checked.credential),
         };
-        let this = self.clone();
-        let (decision, _ran) = state
-            .flights
-            .run(flight, || async move {
-                this.fresh(checked, snapshot, ns_key, known_digest).await
-            })
-            .await;
-        // A waiter that did not run the work may still have been served from the cache the
-        // runner filled; either way this request did not hit the cache itself.
-        (decision, false)
+        let generation = snapshot.generation;
+        let work = self
+            .clone()
+            .fresh(checked.clone(), snapshot, ns_key, known_digest);
+        match state.flights.run(flight, work).await {
+            (Some((decision, cached)), _) => (decision, cached),
+            (None, _) => (
+                Arc::new(Decision::error(
+                    "internal error: the verification task failed".into(),
+                    None,
+                    generation,
+                )),
+                false,
+            ),
+        }
     }
 
-    async fn fresh(
+    /// Takes a slot for one fresh verification: one of the client's share, then one of the
+    /// daemon's, each waited for at most [`QUEUE_WAIT`].
+    async fn slots(
         &self,
-        checked: &Checked,
+        client: Option<ClientKey>,
+        generation: u64,
+    ) -> Result<(Option<OwnedSemaphorePermit>, OwnedSemaphorePermit), Arc<Decision>> {
+        let state = &self.state;
+        let overloaded = |reason: String| {
+            Arc::new(Decision {
+                overload: true,
+                ..Decision::error(reason, None, generation)
+            })
+        };
+        let client_permit = match client {
+            None => None,
+            Some(key) => {
+                let sem = state.client_semaphore(key);
+                match tokio::time::timeout(QUEUE_WAIT, sem.acquire_owned()).await {
+                    Ok(Ok(p)) => Some(p),
+                    _ => {
+                        return Err(overloaded(format!(
+                            "this client (uid {}, pid {}) already has {} verifications running; none finished within {QUEUE_WAIT:?}",
+                            key.0, key.1, state.per_client
+                        )));
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(QUEUE_WAIT, Arc::clone(&state.fresh_slots).acquire_owned()).await
+        {
+            Ok(Ok(p)) => Ok((client_permit, p)),
+            _ => Err(overloaded(format!(
+                "{} verifications are already running; none finished within {QUEUE_WAIT:?}",
+                state.max_fresh
+            ))),
+        }
+    }
+
+    /// One verification against the registry, run in its own task by the single flight.
+    /// Returns the decision and whether it came from the cache (a tag whose digest, once
+    /// resolved, was already decided).
+    async fn fresh(
+        self,
+        checked: Checked,
         snapshot: Arc<Snapshot>,
         ns_key: Option<String>,
         known_digest: Option<Digest>,
-    ) -> Arc<Decision> {
+    ) -> (Arc<Decision>, bool) {
         let state = &self.state;
         let config = &snapshot.config;
         let reference = &checked.reference;
         let scope = reference.scope();
         let generation = snapshot.generation;
-        let Ok(permit) =
-            tokio::time::timeout(QUEUE_WAIT, Arc::clone(&state.fresh_slots).acquire_owned()).await
-        else {
-            return Arc::new(Decision::error(
-                format!(
-                    "{} verifications are already running; none finished within {QUEUE_WAIT:?}",
-                    config.max_concurrent_requests
-                ),
-                None,
-                generation,
-            ));
+        let _permits = match self.slots(checked.client, generation).await {
+            Ok(p) => p,
+            Err(overloaded) => return (overloaded, false),
         };
-        let _permit = permit;
 
         let endpoints = match endpoints_for(&config.hosts_dir, reference.registry(), false) {
             Ok(e) => e,
             Err(e) => {
                 self.count_registry_error(&e);
-                return Arc::new(Decision::error(e.to_string(), None, generation));
+                return (
+                    Arc::new(Decision::error(e.to_string(), None, generation)),
+                    false,
+                );
             }
         };
-        let mut sources: Vec<Box<dyn CredentialSource>> = Vec::new();
-        if let Some(c) = &checked.credential {
-            sources.push(Box::new(StaticCredentials::for_registries(
-                c.clone(),
-                [
-                    reference.registry().to_owned(),
-                    reference.api_host().to_owned(),
-                ],
-            )));
-        }
-        sources.push(Box::new(SharedDockerConfig(Arc::clone(
-            &snapshot.docker_config,
-        ))));
-        let client = state
-            .client
-            .with_credentials(Arc::new(CredentialChain::new(sources)));
+        // Credential helpers are programs that may take seconds: ask them once, off the
+        // async threads, for every host this verification may contact.
+        let credentials = {
+            let mut hosts: Vec<String> = endpoints.iter().map(|e| e.host.clone()).collect();
+            hosts.push(reference.registry().to_owned());
+            hosts.push(reference.api_host().to_owned());
+            hosts.sort();
+            hosts.dedup();
+            let given = checked.credential.clone();
+            let registries = [
+                reference.registry().to_owned(),
+                reference.api_host().to_owned(),
+            ];
+            let docker = Arc::clone(&snapshot.docker_config);
+            let lookup = tokio::task::spawn_blocking(move || {
+                let mut sources: Vec<Box<dyn CredentialSource>> = Vec::new();
+                if let Some(c) = given {
+                    sources.push(Box::new(StaticCredentials::for_registries(c, registries)));
+                }
+                sources.push(Box::new(SharedDockerConfig(docker)));
+                let chain = CredentialChain::new(sources);
+                PreResolved(
+                    hosts
+                        .into_iter()
+                        .map(|h| {
+                            let answer = chain.credential(&h).map_err(|e| e.to_string());
+                            (h, answer)
+                        })
+                        .collect(),
+                )
+            });
+            match lookup.await {
+                Ok(p) => p,
+                Err(e) => {
+                    return (
+                        Arc::new(Decision::error(
+                            format!("internal error: credential lookup: {e}"),
+                            None,
+                            generation,
+                        )),
+                        false,
+                    );
+                }
+            }
+        };
+        let client = state.client.with_credentials(Arc::new(credentials));
         let request = RegistryRequest {
             repository: reference.repository().to_owned(),
             target: match (&known_digest, reference.tag()) {
@@ -644,8 +781,18 @@ impl VerifierService {
             snapshot.limits.clone(),
         ) {
             Ok(v) => v,
-            Err(e) => return Arc::new(Decision::error(e.to_string(), None, generation)),
+            Err(e) => {
+                return (
+                    Arc::new(Decision::error(e.to_string(), None, generation)),
+                    false,
+                );
+            }
         };
+        /// What the registry work found.
+        enum Found {
+            Decided(Box<Decision>, CacheKey),
+            Cached(Arc<Decision>),
+        }
         let work = async {
             let resolved = resolve_target(
                 &client,
@@ -664,17 +811,20 @@ impl VerifierService {
             if known_digest.is_none() {
                 // A tag: now that it is resolved, the digest may be exempt or already decided.
                 if is_exempt(&config.exempt, reference, &descriptor.digest) {
-                    return Ok((
-                        Some(exempt_decision(&scope, &descriptor.digest, generation)),
+                    return Ok(Found::Decided(
+                        Box::new(exempt_decision(&scope, &descriptor.digest, generation)),
                         key,
                     ));
                 }
-                if state.cache.get(&key, crate::clock::monotonic()).is_some() {
-                    return Ok((None, key));
+                if let Some(hit) = state.cache.get(&key, crate::clock::monotonic()) {
+                    return Ok(Found::Cached(hit));
                 }
             }
             let v = verify_resolved(&client, &verifier, &endpoints, &request, &resolved).await?;
-            Ok::<_, RegistryError>((Some(Decision::from_verification(v, generation)), key))
+            Ok::<_, RegistryError>(Found::Decided(
+                Box::new(Decision::from_verification(v, generation)),
+                key,
+            ))
         };
         let result = match tokio::time::timeout(config.verify_timeout, work).await {
             Ok(r) => r,
@@ -687,31 +837,29 @@ impl VerifierService {
             .registry_requests
             .fetch_add(client.requests_made() as u64, Ordering::Relaxed);
         match result {
-            Ok((Some(decision), key)) => {
-                let decision = Arc::new(decision);
+            Ok(Found::Decided(decision, key)) => {
+                let decision: Arc<Decision> = Arc::from(decision);
                 if matches!(
                     decision.outcome,
                     Outcome::Accepted | Outcome::Skipped | Outcome::Rejected
                 ) {
-                    state
-                        .cache
-                        .insert(key, Arc::clone(&decision), crate::clock::monotonic());
+                    let ttl = decision.cache_ttl(config, crate::clock::now());
+                    state.cache.insert_for(
+                        key,
+                        Arc::clone(&decision),
+                        crate::clock::monotonic(),
+                        ttl,
+                    );
                 }
-                decision
+                (decision, false)
             }
-            Ok((None, key)) => state
-                .cache
-                .get(&key, crate::clock::monotonic())
-                .unwrap_or_else(|| {
-                    Arc::new(Decision::error(
-                        "the cached verdict expired while it was being read; ask again".into(),
-                        None,
-                        generation,
-                    ))
-                }),
+            Ok(Found::Cached(hit)) => (hit, true),
             Err(e) => {
                 self.count_registry_error(&e);
-                Arc::new(Decision::error(e.to_string(), None, generation))
+                (
+                    Arc::new(Decision::error(e.to_string(), None, generation)),
+                    false,
+                )
             }
         }
     }
@@ -800,6 +948,7 @@ fn exempt_decision(scope: &str, digest: &Digest, generation: u64) -> Decision {
     tracing::warn!(%scope, %digest, "exempt from verification by configuration");
     Decision {
         outcome: Outcome::Exempt,
+        overload: false,
         reason: format!(
             "{digest} is exempt from verification by configuration (verification.exempt)"
         ),
@@ -813,6 +962,25 @@ fn exempt_decision(scope: &str, digest: &Digest, generation: u64) -> Decision {
             platform: None,
         }),
         generation,
+    }
+}
+
+/// Credentials looked up ahead of a verification, per host (helpers are programs; they run
+/// once, off the async threads). A host not looked up has none.
+struct PreResolved(HashMap<String, Result<Option<Credential>, String>>);
+
+impl CredentialSource for PreResolved {
+    fn credential(
+        &self,
+        registry_host: &str,
+    ) -> Result<Option<Credential>, crate::registry::credentials::CredentialError> {
+        match self.0.get(registry_host) {
+            None => Ok(None),
+            Some(Ok(c)) => Ok(c.clone()),
+            Some(Err(e)) => Err(crate::registry::credentials::CredentialError::Earlier(
+                e.clone(),
+            )),
+        }
     }
 }
 
@@ -835,11 +1003,19 @@ impl v1::verifier_server::Verifier for VerifierService {
         request: Request<v1::VerifyRequest>,
     ) -> Result<Response<v1::VerifyResponse>, Status> {
         let started = crate::clock::monotonic();
-        let checked = check_request(request.into_inner())?;
+        let client = request
+            .extensions()
+            .get::<tonic::transport::server::UdsConnectInfo>()
+            .and_then(|i| i.peer_cred)
+            .and_then(|c| c.pid().map(|pid| (c.uid(), pid)));
+        let mut checked = check_request(request.into_inner())?;
+        checked.client = client;
         let (decision, cached) = self.decide(&checked).await;
-        Ok(Response::new(
-            self.respond(&checked, &decision, cached, started),
-        ))
+        let response = self.respond(&checked, &decision, cached, started);
+        if decision.overload {
+            return Err(Status::resource_exhausted(decision.reason.clone()));
+        }
+        Ok(Response::new(response))
     }
 
     async fn health(
@@ -902,6 +1078,7 @@ impl v1::verifier_server::Verifier for VerifierService {
                 .revocation_created_at
                 .map(|t: Timestamp| t.to_string())
                 .unwrap_or_default(),
+            registry_requests: state.registry_requests(),
         }))
     }
 }

@@ -66,7 +66,7 @@ pub struct PolicySet {
 pub struct Versions {
     /// SHA-256 of the default trust policy file.
     pub trust_policy: String,
-    /// SHA-256 over the default policy's trust-store certificates.
+    /// SHA-256 over the certificates of every trust store the loaded policies name.
     pub trust_stores: String,
     /// SHA-256 of the revocation bundle file, or "none".
     pub revocation_set: String,
@@ -145,16 +145,18 @@ fn load_policy_set(path: &Path, store_dir: &Path, what: &str) -> Result<PolicySe
     })
 }
 
-fn trust_store_digest(store: &TrustStore) -> String {
+fn trust_store_digest<'a>(sets: impl Iterator<Item = &'a PolicySet>) -> String {
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for (store_type, name, named) in store.iter() {
-        ctx.update(store_type.as_str().as_bytes());
-        ctx.update(b"\0");
-        ctx.update(name.as_bytes());
-        ctx.update(b"\0");
-        for cert in named.certificates() {
-            ctx.update(&(cert.der().len() as u64).to_be_bytes());
-            ctx.update(cert.der());
+    for set in sets {
+        for (store_type, name, named) in set.trust_store.iter() {
+            ctx.update(store_type.as_str().as_bytes());
+            ctx.update(b"\0");
+            ctx.update(name.as_bytes());
+            ctx.update(b"\0");
+            for cert in named.certificates() {
+                ctx.update(&(cert.der().len() as u64).to_be_bytes());
+                ctx.update(cert.der());
+            }
         }
     }
     crate::verify::descriptor::hex(ctx.finish().as_ref())
@@ -254,7 +256,9 @@ impl Snapshot {
         };
         let versions = Versions {
             trust_policy: default_policy.digest.clone(),
-            trust_stores: trust_store_digest(&default_policy.trust_store),
+            trust_stores: trust_store_digest(
+                std::iter::once(&default_policy).chain(namespace_policies.values()),
+            ),
             revocation_set: revocation_digest,
             namespace_policies: namespace_policies
                 .iter()

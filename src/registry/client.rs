@@ -36,6 +36,9 @@ const MAX_TOKEN_RESPONSE_BYTES: u64 = 64 * 1024;
 /// small JSON error document.
 const MAX_ERROR_BODY_BYTES: u64 = 16 * 1024;
 
+/// Most HTTP clients (one per host and TLS settings) kept for reuse.
+pub const MAX_POOLED_CLIENTS: usize = 64;
+
 /// What a host may be used for (containerd's `capabilities`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capabilities {
@@ -46,7 +49,7 @@ pub struct Capabilities {
 }
 
 /// TLS settings of one host.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TlsOptions {
     /// Extra CA certificates (PEM), trusted in addition to the system roots.
     pub ca_pem: Vec<Vec<u8>>,
@@ -99,8 +102,15 @@ impl Endpoint {
         )
     }
 
+    /// What an HTTP client is shared under: the scheme, the host and every TLS setting, so
+    /// that a client built for one host's hosts.toml settings (a CA, a client certificate,
+    /// `skip_verify`) is never used for a request that asked for others (a token realm that
+    /// inherits a registry's settings, or the same host after hosts.toml changed).
     fn key(&self) -> String {
-        format!("{}://{}", self.scheme, self.host)
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.tls.hash(&mut h);
+        format!("{}://{}#{:016x}", self.scheme, self.host, h.finish())
     }
 }
 
@@ -245,6 +255,12 @@ impl RegistryClient {
             .build()
             .map_err(|e| RegistryError::Config(format!("HTTP client for {}: {e}", ep.host)))?;
         if let Ok(mut m) = self.http.lock() {
+            // Hosts named by requests are not bounded (a daemon is asked about any registry),
+            // so neither would the pool be: start over when it is full. Connections of the
+            // dropped clients close when their last request ends.
+            if m.len() >= MAX_POOLED_CLIENTS {
+                m.clear();
+            }
             m.insert(key, client.clone());
         }
         Ok(client)

@@ -129,6 +129,10 @@ impl fmt::Debug for Credential {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CredentialError {
+    /// An error found when the credentials were looked up ahead of the requests (the daemon
+    /// asks helpers once per verification, off its async threads).
+    #[error("{0}")]
+    Earlier(String),
     /// The docker config file could not be read.
     #[error("{}: {source}", .path.display())]
     Io {

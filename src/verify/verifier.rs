@@ -137,6 +137,10 @@ pub struct SignatureReport {
     pub expiry: Option<Timestamp>,
     /// genTime of a verified RFC 3161 timestamp.
     pub timestamp: Option<Timestamp>,
+    /// The earliest notAfter of the signing chain: after it, the same signature may get
+    /// another verdict (a cached verdict must not outlive it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificates_valid_until: Option<Timestamp>,
     /// Every check in order.
     pub checks: Vec<CheckResult>,
     /// Whether this signature satisfied the policy.
@@ -155,6 +159,7 @@ impl SignatureReport {
             signing_time: None,
             expiry: None,
             timestamp: None,
+            certificates_valid_until: None,
             checks: Vec::new(),
             accepted: false,
         }
@@ -907,6 +912,8 @@ impl Run<'_> {
         self.report.signer = Some(render_go_style(s.leaf().subject_name()));
         self.report.signing_time = s.scheme_time();
         self.report.expiry = s.expiry;
+        self.report.certificates_valid_until =
+            s.certificate_chain.iter().map(Certificate::not_after).min();
     }
 
     fn pass(&mut self, check: Check, detail: Option<String>) {
