@@ -38,10 +38,13 @@ fn main() -> ExitCode {
                     .enable_all()
                     .thread_name("notaryd")
                     .build()?;
-                runtime.block_on(notaryd::daemon::run(
+                let result = runtime.block_on(notaryd::daemon::run(
                     a.overrides.config.clone(),
                     a.overrides.overrides(),
-                ))?;
+                ));
+                // A credential helper still running must not hold the exit up.
+                runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+                result?;
                 Ok(())
             })();
             match result {
@@ -54,7 +57,19 @@ fn main() -> ExitCode {
             }
         }
         Command::Config(ConfigCommand::Check(o)) => {
-            match notaryd::daemon::load(o.config.as_deref(), &o.overrides()) {
+            let loaded = notaryd::daemon::load(o.config.as_deref(), &o.overrides()).and_then(|s| {
+                // What serve would also need before it answers: the socket's group.
+                match &s.config.socket_group {
+                    Some(g) => notaryd::daemon::resolve_group(g).map(|_| s).map_err(|e| {
+                        notaryd::daemon::DaemonError::Io {
+                            what: format!("server.socket_group {g:?}"),
+                            source: e,
+                        }
+                    }),
+                    None => Ok(s),
+                }
+            });
+            match loaded {
                 Ok(s) => {
                     let c = &s.config;
                     println!(
