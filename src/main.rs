@@ -59,15 +59,15 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Check(o)) => {
             let loaded = notaryd::daemon::load(o.config.as_deref(), &o.overrides()).and_then(|s| {
                 // What serve would also need before it answers: the socket's group.
-                match &s.config.socket_group {
-                    Some(g) => notaryd::daemon::resolve_group(g).map(|_| s).map_err(|e| {
+                if let Some(g) = s.config.socket_group.clone() {
+                    notaryd::daemon::resolve_group(&g).map_err(|e| {
                         notaryd::daemon::DaemonError::Io {
                             what: format!("server.socket_group {g:?}"),
                             source: e,
                         }
-                    }),
-                    None => Ok(s),
+                    })?;
                 }
+                Ok(s)
             });
             match loaded {
                 Ok(s) => {
