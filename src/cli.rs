@@ -73,6 +73,62 @@ pub enum Command {
     /// Work with the daemon's configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Report every way signature enforcement is silently off on this node, and the images
+    /// in containerd's store without a verdict. Exit status: 0 enforcement is live, 1 it is
+    /// not, 2 bad usage.
+    Doctor(DoctorArgs),
+}
+
+/// Arguments of `notaryd doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// notaryd's configuration file, for its sockets (default: /etc/notaryd/config.toml when
+    /// it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// containerd's configuration file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/containerd/config.toml"
+    )]
+    pub containerd_config: PathBuf,
+    /// containerd's socket (its version and image store).
+    #[arg(long, value_name = "PATH", default_value = crate::config::DEFAULT_CONTAINERD_SOCKET)]
+    pub containerd_socket: PathBuf,
+    /// containerd namespace of CRI's images.
+    #[arg(long, value_name = "NS", default_value = "k8s.io")]
+    pub namespace: String,
+    /// kubelet's configuration file (KubeletConfiguration).
+    #[arg(long, value_name = "FILE")]
+    pub kubelet_config: Option<PathBuf>,
+    /// kubelet's --image-service-endpoint, when it is set by flag.
+    #[arg(long, value_name = "ENDPOINT", conflicts_with = "kubelet_config")]
+    pub image_service_endpoint: Option<String>,
+    /// Verify the images that have no verdict now (otherwise only the cache is asked).
+    #[arg(long)]
+    pub verify: bool,
+    /// Report format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// `notaryd doctor`: the report and whether enforcement is live.
+pub async fn doctor(args: &DoctorArgs) -> Result<crate::doctor::DoctorReport, VerifyCommandError> {
+    let config =
+        crate::config::Config::load(args.config.as_deref(), &crate::config::Overrides::default())
+            .map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
+    let input = crate::doctor::DoctorInput {
+        containerd_config: args.containerd_config.clone(),
+        kubelet_config: args.kubelet_config.clone(),
+        image_service_endpoint: args.image_service_endpoint.clone(),
+        socket: config.socket.clone(),
+        cri_socket: config.cri.as_ref().map(|c| c.socket.clone()),
+        containerd_socket: Some(args.containerd_socket.clone()),
+        namespace: args.namespace.clone(),
+        verify: args.verify,
+    };
+    Ok(crate::doctor::run(&input).await)
 }
 
 /// Command-line values that override the configuration file.
@@ -96,6 +152,13 @@ pub struct ServeOverrides {
     /// (registry.hosts_dir).
     #[arg(long, value_name = "DIR")]
     pub hosts_dir: Option<PathBuf>,
+    /// Serve the CRI ImageService proxy on this socket (cri.socket): point kubelet's
+    /// imageServiceEndpoint here.
+    #[arg(long, value_name = "PATH")]
+    pub cri_socket: Option<PathBuf>,
+    /// containerd's socket, where the CRI proxy forwards (cri.containerd_socket).
+    #[arg(long, value_name = "PATH")]
+    pub containerd_socket: Option<PathBuf>,
 }
 
 impl ServeOverrides {
@@ -106,6 +169,8 @@ impl ServeOverrides {
             notation_config: self.notation_config.clone(),
             revocation_bundle: self.revocation_bundle.clone(),
             hosts_dir: self.hosts_dir.clone(),
+            cri_socket: self.cri_socket.clone(),
+            containerd_socket: self.containerd_socket.clone(),
         }
     }
 }
@@ -1222,6 +1287,7 @@ pub async fn verify_daemon(args: &VerifyArgs) -> Result<(String, u8), VerifyComm
             OutputFormat::Text => v1::ReportFormat::Text,
             OutputFormat::Json => v1::ReportFormat::Json,
         } as i32,
+        cache_only: false,
     });
     // --timeout bounds the wait for the daemon too (a gRPC deadline).
     request.set_timeout(Duration::from_secs(args.timeout));

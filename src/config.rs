@@ -93,6 +93,27 @@ pub struct RawConfig {
     /// `[reload]`.
     #[serde(default)]
     pub reload: RawReload,
+    /// `[cri]`.
+    #[serde(default)]
+    pub cri: RawCri,
+}
+
+/// `[cri]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCri {
+    /// Where the CRI ImageService proxy listens; absent: no proxy.
+    pub socket: Option<PathBuf>,
+    /// Its permission bits.
+    pub socket_mode: Option<String>,
+    /// Its group.
+    pub socket_group: Option<String>,
+    /// containerd's socket.
+    pub containerd_socket: Option<PathBuf>,
+    /// containerd namespace of CRI's images.
+    pub namespace: Option<String>,
+    /// enforce | audit.
+    pub mode: Option<String>,
 }
 
 /// `[server]` as written.
@@ -316,7 +337,29 @@ pub struct Config {
     pub watch: bool,
     /// How often.
     pub poll_interval: Duration,
+    /// The CRI proxy, when configured.
+    pub cri: Option<CriConfig>,
 }
+
+/// The CRI ImageService proxy's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CriConfig {
+    /// Where it listens.
+    pub socket: PathBuf,
+    /// Its permission bits.
+    pub socket_mode: u32,
+    /// Its group.
+    pub socket_group: Option<String>,
+    /// containerd's socket (CRI and images API).
+    pub containerd_socket: PathBuf,
+    /// containerd namespace of CRI's images.
+    pub namespace: String,
+    /// Audit instead of enforce.
+    pub audit: bool,
+}
+
+/// containerd's socket unless configured.
+pub const DEFAULT_CONTAINERD_SOCKET: &str = "/run/containerd/containerd.sock";
 
 /// Where audit lines go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -340,6 +383,10 @@ pub struct Overrides {
     pub revocation_bundle: Option<PathBuf>,
     /// `--hosts-dir`.
     pub hosts_dir: Option<PathBuf>,
+    /// `--cri-socket`.
+    pub cri_socket: Option<PathBuf>,
+    /// `--containerd-socket`.
+    pub containerd_socket: Option<PathBuf>,
 }
 
 impl Config {
@@ -407,32 +454,9 @@ impl Config {
                 .or(s.socket)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET)),
         )?;
-        let socket_mode = match s.socket_mode.as_deref().unwrap_or("0660") {
-            m if m.len() <= 4 && !m.is_empty() && m.bytes().all(|b| (b'0'..=b'7').contains(&b)) => {
-                u32::from_str_radix(m, 8)
-                    .map_err(|e| invalid("server.socket_mode", e.to_string()))?
-            }
-            m => {
-                return Err(invalid(
-                    "server.socket_mode",
-                    format!("{m:?} is not an octal mode such as \"0660\""),
-                ));
-            }
-        };
-        if socket_mode & 0o002 != 0 {
-            return Err(invalid(
-                "server.socket_mode",
-                "a world-writable socket lets every local user ask for verdicts and fill the cache; use a group".into(),
-            ));
-        }
-        if let Some(g) = &s.socket_group
-            && (g.is_empty() || g.contains(['/', ':', '\n']))
-        {
-            return Err(invalid(
-                "server.socket_group",
-                format!("{g:?} is not a group name or gid"),
-            ));
-        }
+        let socket_mode = parse_socket_mode("server", s.socket_mode.as_deref())
+            .map_err(|(k, m)| invalid(&k, m))?;
+        check_group("server", s.socket_group.as_deref()).map_err(|(k, m)| invalid(&k, m))?;
         let max_concurrent_requests = count(
             "server.max_concurrent_requests",
             s.max_concurrent_requests,
@@ -638,7 +662,66 @@ impl Config {
             3600,
         )?;
 
+        let c = raw.cri;
+        let cri = match overrides.cri_socket.clone().or(c.socket) {
+            None => None,
+            Some(cri_socket) => {
+                let cri_socket = absolute("cri.socket", cri_socket)?;
+                if cri_socket == socket {
+                    return Err(invalid("cri.socket", "is the same as server.socket".into()));
+                }
+                let cri_mode = parse_socket_mode("cri", c.socket_mode.as_deref())
+                    .map_err(|(k, m)| invalid(&k, m))?;
+                check_group("cri", c.socket_group.as_deref()).map_err(|(k, m)| invalid(&k, m))?;
+                let containerd_socket = absolute(
+                    "cri.containerd_socket",
+                    overrides
+                        .containerd_socket
+                        .clone()
+                        .or(c.containerd_socket)
+                        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTAINERD_SOCKET)),
+                )?;
+                if containerd_socket == cri_socket {
+                    return Err(invalid(
+                        "cri.containerd_socket",
+                        "is the proxy's own socket (it must be containerd's)".into(),
+                    ));
+                }
+                let namespace = c.namespace.unwrap_or_else(|| "k8s.io".to_owned());
+                if namespace.is_empty()
+                    || namespace.len() > 76
+                    || !namespace
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+                {
+                    return Err(invalid(
+                        "cri.namespace",
+                        format!("{namespace:?} is not a containerd namespace"),
+                    ));
+                }
+                let audit = match c.mode.as_deref().unwrap_or("enforce") {
+                    "enforce" => false,
+                    "audit" => true,
+                    other => {
+                        return Err(invalid(
+                            "cri.mode",
+                            format!("{other:?} is not \"enforce\" or \"audit\""),
+                        ));
+                    }
+                };
+                Some(CriConfig {
+                    socket: cri_socket,
+                    socket_mode: cri_mode,
+                    socket_group: c.socket_group,
+                    containerd_socket,
+                    namespace,
+                    audit,
+                })
+            }
+        };
+
         Ok(Self {
+            cri,
             socket,
             socket_mode,
             socket_group: s.socket_group,
@@ -671,6 +754,34 @@ impl Config {
             watch,
             poll_interval,
         })
+    }
+}
+
+/// A socket mode as configured under `[section]`: octal, not world-writable.
+fn parse_socket_mode(section: &str, mode: Option<&str>) -> Result<u32, (String, String)> {
+    let key = format!("{section}.socket_mode");
+    let m = mode.unwrap_or("0660");
+    if m.is_empty() || m.len() > 4 || !m.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err((key, format!("{m:?} is not an octal mode such as \"0660\"")));
+    }
+    let mode = u32::from_str_radix(m, 8).map_err(|e| (key.clone(), e.to_string()))?;
+    if mode & 0o002 != 0 {
+        return Err((
+            key,
+            "a world-writable socket lets every local user use it; grant access with a group"
+                .into(),
+        ));
+    }
+    Ok(mode)
+}
+
+fn check_group(section: &str, group: Option<&str>) -> Result<(), (String, String)> {
+    match group {
+        Some(g) if g.is_empty() || g.contains(['/', ':', '\n']) => Err((
+            format!("{section}.socket_group"),
+            format!("{g:?} is not a group name or gid"),
+        )),
+        _ => Ok(()),
     }
 }
 

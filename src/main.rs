@@ -91,6 +91,27 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Doctor(a) => {
+            let result = (|| -> anyhow::Result<_> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                Ok(runtime.block_on(cli::doctor(&a))?)
+            })();
+            match result {
+                Ok(report) => {
+                    match a.output {
+                        cli::OutputFormat::Text => print!("{}", notaryd::doctor::render(&report)),
+                        cli::OutputFormat::Json => println!(
+                            "{}",
+                            serde_json::to_string_pretty(&report).unwrap_or_default()
+                        ),
+                    }
+                    ExitCode::from(u8::from(!report.enforcement_live))
+                }
+                Err(e) => fail(&e),
+            }
+        }
         Command::Verify(v) => {
             let result = if v.reference.is_some() {
                 verify_registry(&v, now)

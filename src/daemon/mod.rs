@@ -79,7 +79,29 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
     let metrics = Arc::new(Metrics::new());
     let state = Arc::new(DaemonState::new(snapshot, Arc::clone(&metrics), audit));
 
-    let (listener, inherited) = verifier_listener(&config)?;
+    let mut fds = listenfd::ListenFd::from_env();
+    let (listener, inherited) = open_listener(
+        &mut fds,
+        0,
+        "verifier",
+        &config.socket,
+        config.socket_mode,
+        config.socket_group.as_deref(),
+    )?;
+    let cri = match &config.cri {
+        None => None,
+        Some(c) => Some((
+            c,
+            open_listener(
+                &mut fds,
+                1,
+                "CRI proxy",
+                &c.socket,
+                c.socket_mode,
+                c.socket_group.as_deref(),
+            )?,
+        )),
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
     if let Some(addr) = config.metrics_listen {
@@ -94,6 +116,32 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
             stop_rx.clone(),
         ));
         tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    }
+
+    let mut cri_socket_to_remove = None;
+    if let Some((c, (cri_listener, cri_inherited))) = cri {
+        let proxy = Arc::new(crate::cri::CriProxy::new(
+            VerifierService::new(Arc::clone(&state)),
+            crate::cri::CriProxyConfig {
+                containerd_socket: c.containerd_socket.clone(),
+                namespace: c.namespace.clone(),
+                mode: if c.audit {
+                    crate::cri::CriMode::Audit
+                } else {
+                    crate::cri::CriMode::Enforce
+                },
+            },
+        ));
+        tokio::spawn(crate::cri::serve(cri_listener, proxy, stop_rx.clone()));
+        tracing::info!(
+            socket = %c.socket.display(),
+            containerd = %c.containerd_socket.display(),
+            mode = if c.audit { "audit" } else { "enforce" },
+            "CRI ImageService proxy serving"
+        );
+        if !cri_inherited {
+            cri_socket_to_remove = Some(c.socket.clone());
+        }
     }
 
     // Reloads: SIGHUP and, when enabled, polling of the watched files.
@@ -191,6 +239,9 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
     }
     if !inherited {
         let _ = std::fs::remove_file(&config.socket);
+    }
+    if let Some(p) = cri_socket_to_remove {
+        let _ = std::fs::remove_file(p);
     }
     Ok(())
 }
@@ -302,33 +353,33 @@ fn notify(states: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-/// The verifier socket: the first socket systemd passed (`LISTEN_FDS` for this process),
-/// else a new one at the configured path with the configured mode and group. The second
-/// value says whether it was inherited (then it is not ours to remove).
-fn verifier_listener(config: &Config) -> Result<(UnixListener, bool), DaemonError> {
-    let mut fds = listenfd::ListenFd::from_env();
-    if fds.len() > 0
+/// A listening socket: the `index`-th socket systemd passed (`LISTEN_FDS` for this process:
+/// 0 the verifier, 1 the CRI proxy), else a new one at `path` with `mode` and `group`. The
+/// second value says whether it was inherited (then it is not ours to remove).
+fn open_listener(
+    fds: &mut listenfd::ListenFd,
+    index: usize,
+    what: &str,
+    path: &Path,
+    mode: u32,
+    group: Option<&str>,
+) -> Result<(UnixListener, bool), DaemonError> {
+    if index < fds.len()
         && let Some(std_listener) = fds
-            .take_unix_listener(0)
-            .map_err(io("socket from systemd (LISTEN_FDS)"))?
+            .take_unix_listener(index)
+            .map_err(io(format!("{what} socket from systemd (LISTEN_FDS)")))?
     {
         std_listener
             .set_nonblocking(true)
-            .map_err(io("socket from systemd"))?;
-        tracing::info!("serving on the socket passed by systemd");
+            .map_err(io(format!("{what} socket from systemd")))?;
+        tracing::info!("{what}: serving on the socket passed by systemd");
         return Ok((
-            UnixListener::from_std(std_listener).map_err(io("socket from systemd"))?,
+            UnixListener::from_std(std_listener)
+                .map_err(io(format!("{what} socket from systemd")))?,
             true,
         ));
     }
-    Ok((
-        bind_socket(
-            &config.socket,
-            config.socket_mode,
-            config.socket_group.as_deref(),
-        )?,
-        false,
-    ))
+    Ok((bind_socket(path, mode, group)?, false))
 }
 
 /// Binds `path` with `mode` and `group` without a moment at other permissions: the socket is

@@ -56,6 +56,8 @@ pub enum Outcome {
     Exempt,
     /// No verdict.
     Error,
+    /// Asked from the cache only, and nothing cached.
+    NotCached,
 }
 
 impl Outcome {
@@ -67,6 +69,7 @@ impl Outcome {
             Self::Rejected => "rejected",
             Self::Exempt => "exempt",
             Self::Error => "error",
+            Self::NotCached => "not_cached",
         }
     }
 
@@ -77,15 +80,17 @@ impl Outcome {
             Self::Rejected => v1::Outcome::Rejected,
             Self::Exempt => v1::Outcome::Exempt,
             Self::Error => v1::Outcome::Error,
+            Self::NotCached => v1::Outcome::Unspecified,
         }
     }
 
-    const ALL: [Outcome; 5] = [
+    const ALL: [Outcome; 6] = [
         Self::Accepted,
         Self::Skipped,
         Self::Rejected,
         Self::Exempt,
         Self::Error,
+        Self::NotCached,
     ];
 }
 
@@ -125,7 +130,7 @@ impl Decision {
                 .as_ref()
                 .is_some_and(RegistryVerification::accepted),
             Outcome::Exempt => true,
-            Outcome::Rejected | Outcome::Error => false,
+            Outcome::Rejected | Outcome::Error | Outcome::NotCached => false,
         }
     }
 
@@ -328,7 +333,7 @@ impl Decision {
 /// Counters for `Status`.
 #[derive(Default)]
 pub struct Counters {
-    by_outcome: [AtomicU64; 5],
+    by_outcome: [AtomicU64; 6],
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
     /// Successful reloads.
@@ -481,6 +486,7 @@ struct Checked {
     namespace: Option<String>,
     credential: Option<Credential>,
     report_format: v1::ReportFormat,
+    cache_only: bool,
 }
 
 fn check_request(req: v1::VerifyRequest) -> Result<Checked, Status> {
@@ -553,6 +559,7 @@ fn check_request(req: v1::VerifyRequest) -> Result<Checked, Status> {
         namespace,
         credential,
         report_format,
+        cache_only: req.cache_only,
     })
 }
 
@@ -616,6 +623,19 @@ impl VerifierService {
             if let Some(hit) = state.cache.get(&key, crate::clock::monotonic()) {
                 return (hit, true);
             }
+        }
+        if checked.cache_only {
+            return (
+                Arc::new(Decision {
+                    outcome: Outcome::NotCached,
+                    ..Decision::error(
+                        "no verdict is cached for it (cache_only)".into(),
+                        None,
+                        snapshot.generation,
+                    )
+                }),
+                false,
+            );
         }
         let flight = FlightKey {
             generation: snapshot.generation,

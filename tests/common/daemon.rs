@@ -291,6 +291,7 @@ pub fn request(reference: &str) -> v1::VerifyRequest {
         auth: None,
         namespace: String::new(),
         report_format: v1::ReportFormat::None as i32,
+        cache_only: false,
     }
 }
 

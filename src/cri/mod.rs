@@ -1,0 +1,526 @@
+//! The CRI ImageService proxy: kubelet's `imageServiceEndpoint` points here, and every call
+//! goes on to containerd's CRI socket — `PullImage` only after the image is verified.
+//!
+//! A pull of `REPO:TAG` is verified (with the pod's namespace for a namespace policy, and the
+//! pull credentials kubelet sends), then forwarded as `REPO@DIGEST` of exactly what was
+//! verified, so a tag moved meanwhile changes nothing; once containerd has pulled it, the tag
+//! is made to point at that digest in containerd's image store (images API, namespace
+//! `k8s.io`), as containerd's own pull by tag would have, so that `ImageStatus` and
+//! `ListImages` by tag find it and kubelet does not pull again. A refused pull is a gRPC
+//! error naming the image and the failing check: kubelet shows it as the pod's
+//! `ErrImagePull` event. In audit mode the pull goes on unchanged and "would deny" is logged.
+//!
+//! Every other call (and any other service on the socket) is forwarded as bytes — HTTP/2
+//! streams, headers, messages and trailers as they are — so no field of any CRI version is
+//! lost.
+
+pub mod wire;
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::{UnixListener, UnixStream};
+use tonic::Code;
+
+use crate::api::v1;
+use crate::api::v1::verifier_server::Verifier as _;
+use crate::daemon::service::VerifierService;
+use crate::reference::Reference;
+
+/// The method intercepted.
+pub const PULL_IMAGE_PATH: &str = "/runtime.v1.ImageService/PullImage";
+/// The label containerd's CRI puts on the images it manages.
+pub const CRI_MANAGED_LABEL: &str = "io.cri-containerd.image";
+
+type ProxyBody = BoxBody<Bytes, hyper::Error>;
+
+/// What a refused pull does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CriMode {
+    /// Refused pulls fail.
+    Enforce,
+    /// Refused pulls go on; "would deny" is logged.
+    Audit,
+}
+
+/// The proxy's settings.
+#[derive(Clone, Debug)]
+pub struct CriProxyConfig {
+    /// containerd's socket (CRI and the images API).
+    pub containerd_socket: PathBuf,
+    /// containerd namespace of CRI's images.
+    pub namespace: String,
+    /// Enforce or audit.
+    pub mode: CriMode,
+}
+
+/// An HTTP/2 connection to containerd, made on first use and again after it breaks.
+struct Upstream {
+    path: PathBuf,
+    sender: tokio::sync::Mutex<Option<hyper::client::conn::http2::SendRequest<ProxyBody>>>,
+}
+
+impl Upstream {
+    async fn sender(&self) -> std::io::Result<hyper::client::conn::http2::SendRequest<ProxyBody>> {
+        let mut guard = self.sender.lock().await;
+        if let Some(s) = guard.as_ref()
+            && !s.is_closed()
+        {
+            return Ok(s.clone());
+        }
+        let stream = UnixStream::connect(&self.path).await?;
+        let (sender, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .map_err(std::io::Error::other)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "containerd connection ended");
+            }
+        });
+        *guard = Some(sender.clone());
+        Ok(sender)
+    }
+}
+
+/// The proxy.
+pub struct CriProxy {
+    verifier: VerifierService,
+    upstream: Upstream,
+    config: CriProxyConfig,
+}
+
+fn empty() -> ProxyBody {
+    Full::new(Bytes::new())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+fn full(bytes: Vec<u8>) -> ProxyBody {
+    Full::new(Bytes::from(bytes))
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// gRPC's percent-encoding of `grpc-message`.
+fn grpc_message(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if (0x20..=0x7e).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A trailers-only gRPC error response.
+fn grpc_error(code: Code, message: &str) -> Response<ProxyBody> {
+    let mut r = Response::new(empty());
+    let h = r.headers_mut();
+    h.insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/grpc"),
+    );
+    h.insert("grpc-status", hyper::header::HeaderValue::from(code as i32));
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&grpc_message(message)) {
+        h.insert("grpc-message", v);
+    }
+    r
+}
+
+/// The gRPC status of a collected response: trailers, else headers (trailers-only).
+fn status_of(headers: &hyper::HeaderMap, trailers: Option<&hyper::HeaderMap>) -> Option<i32> {
+    trailers
+        .and_then(|t| t.get("grpc-status"))
+        .or_else(|| headers.get("grpc-status"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse().ok())
+}
+
+impl CriProxy {
+    /// A proxy asking `verifier` and forwarding to containerd.
+    pub fn new(verifier: VerifierService, config: CriProxyConfig) -> Self {
+        Self {
+            verifier,
+            upstream: Upstream {
+                path: config.containerd_socket.clone(),
+                sender: tokio::sync::Mutex::new(None),
+            },
+            config,
+        }
+    }
+
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<ProxyBody> {
+        if req.uri().path() == PULL_IMAGE_PATH {
+            self.pull(req).await
+        } else {
+            let (parts, body) = req.into_parts();
+            self.forward(parts, body.boxed()).await
+        }
+    }
+
+    /// Sends a request to containerd as is and returns its response as is.
+    async fn forward(
+        &self,
+        parts: hyper::http::request::Parts,
+        body: ProxyBody,
+    ) -> Response<ProxyBody> {
+        let mut upstream = Request::new(body);
+        *upstream.method_mut() = parts.method;
+        *upstream.headers_mut() = parts.headers;
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        match format!("http://localhost{path}").parse() {
+            Ok(uri) => *upstream.uri_mut() = uri,
+            Err(_) => return grpc_error(Code::Internal, "notaryd CRI proxy: bad request path"),
+        }
+        let unavailable = |e: &dyn std::fmt::Display| {
+            grpc_error(
+                Code::Unavailable,
+                &format!(
+                    "notaryd CRI proxy: containerd at {}: {e}",
+                    self.config.containerd_socket.display()
+                ),
+            )
+        };
+        let mut sender = match self.upstream.sender().await {
+            Ok(s) => s,
+            Err(e) => return unavailable(&e),
+        };
+        if let Err(e) = sender.ready().await {
+            return unavailable(&e);
+        }
+        match sender.send_request(upstream).await {
+            Ok(r) => r.map(BodyExt::boxed),
+            Err(e) => unavailable(&e),
+        }
+    }
+
+    async fn pull(&self, req: Request<Incoming>) -> Response<ProxyBody> {
+        let (mut parts, body) = req.into_parts();
+        let collected = match Limited::new(body, wire::MAX_PULL_REQUEST_BYTES + 5)
+            .collect()
+            .await
+        {
+            Ok(c) => c.to_bytes(),
+            Err(e) => {
+                return grpc_error(
+                    Code::InvalidArgument,
+                    &format!("notaryd: PullImage request: {e}"),
+                );
+            }
+        };
+        let message = match wire::unframe(&collected) {
+            Ok(m) => m,
+            Err(e) => {
+                return grpc_error(
+                    Code::InvalidArgument,
+                    &format!("notaryd: PullImage request: {e}"),
+                );
+            }
+        };
+        let view = match wire::read_pull_request(message) {
+            Ok(v) => v,
+            Err(e) => {
+                return grpc_error(
+                    Code::InvalidArgument,
+                    &format!("notaryd: PullImage request: {e}"),
+                );
+            }
+        };
+        let reference = match Reference::parse(&view.image) {
+            Ok(r) => r,
+            Err(e) => {
+                return grpc_error(
+                    Code::InvalidArgument,
+                    &format!(
+                        "notaryd: image {:?} is not a valid reference: {e}",
+                        view.image
+                    ),
+                );
+            }
+        };
+        let verdict = self
+            .verifier
+            .verify(tonic::Request::new(v1::VerifyRequest {
+                reference: view.image.clone(),
+                descriptor: None,
+                auth: view.auth.as_ref().and_then(registry_auth),
+                namespace: view.namespace.clone().unwrap_or_default(),
+                report_format: v1::ReportFormat::None as i32,
+                cache_only: false,
+            }))
+            .await;
+        let audit = self.config.mode == CriMode::Audit;
+        let verified = match verdict {
+            Ok(r) => {
+                let r = r.into_inner();
+                match (r.allowed, r.verified) {
+                    (true, Some(d)) => Some(d),
+                    _ if audit => {
+                        tracing::warn!(image = %view.image, reason = %r.reason, "audit mode: would deny this pull; pulling as asked");
+                        None
+                    }
+                    _ => {
+                        let code = if r.outcome == v1::Outcome::Rejected as i32 {
+                            Code::PermissionDenied
+                        } else {
+                            Code::Unavailable
+                        };
+                        return grpc_error(
+                            code,
+                            &format!("notaryd: image {:?} denied: {}", view.image, r.reason),
+                        );
+                    }
+                }
+            }
+            Err(status) if audit => {
+                tracing::warn!(image = %view.image, error = %status.message(), "audit mode: no verdict; pulling as asked");
+                None
+            }
+            Err(status) => {
+                return grpc_error(
+                    status.code(),
+                    &format!(
+                        "notaryd: image {:?} denied: {}",
+                        view.image,
+                        status.message()
+                    ),
+                );
+            }
+        };
+
+        // The request containerd gets: pinned to the verified digest.
+        let (body, pinned) = match &verified {
+            Some(d) => {
+                let pinned = format!(
+                    "{}/{}@{}",
+                    reference.registry(),
+                    reference.repository(),
+                    d.digest
+                );
+                match wire::rewrite_image(message, &pinned) {
+                    Ok(m) => (wire::frame(&m), Some(pinned)),
+                    Err(e) => {
+                        return grpc_error(
+                            Code::InvalidArgument,
+                            &format!("notaryd: PullImage request: {e}"),
+                        );
+                    }
+                }
+            }
+            None => (collected.to_vec(), None),
+        };
+        parts.headers.remove(hyper::header::CONTENT_LENGTH);
+        let response = self.forward(parts, full(body)).await;
+        let Some(pinned) = pinned else {
+            return response;
+        };
+        // Read containerd's answer whole (it is small) to know whether the pull succeeded
+        // before the tag is moved.
+        let (resp_parts, resp_body) = response.into_parts();
+        let collected = match resp_body.collect().await {
+            Ok(c) => c,
+            Err(e) => {
+                return grpc_error(
+                    Code::Unavailable,
+                    &format!("notaryd CRI proxy: containerd's PullImage answer: {e}"),
+                );
+            }
+        };
+        let trailers = collected.trailers().cloned();
+        let ok = status_of(&resp_parts.headers, trailers.as_ref()) == Some(0);
+        if ok
+            && reference.digest().is_none()
+            && let Some(tag) = reference.tag()
+        {
+            let tagged = format!("{}/{}:{tag}", reference.registry(), reference.repository());
+            if let Err(e) = self.tag(&tagged, &pinned).await {
+                return grpc_error(
+                    Code::Unavailable,
+                    &format!(
+                        "notaryd: {pinned} was pulled but {tagged} could not be pointed at it: {e}"
+                    ),
+                );
+            }
+        }
+        let mut body = collected.to_bytes().to_vec();
+        let out_body: ProxyBody = match trailers {
+            Some(t) => {
+                let frame_body =
+                    http_body_util::StreamBody::new(futures_stream(std::mem::take(&mut body), t));
+                frame_body.boxed()
+            }
+            None => full(body),
+        };
+        Response::from_parts(resp_parts, out_body)
+    }
+
+    /// Points `tagged` at the image containerd recorded for `pinned` (its target and CRI's
+    /// label), creating or updating the record.
+    async fn tag(&self, tagged: &str, pinned: &str) -> Result<(), String> {
+        use containerd_client::services::v1::images_client::ImagesClient;
+        use containerd_client::services::v1::{
+            CreateImageRequest, GetImageRequest, Image, UpdateImageRequest,
+        };
+        let channel = containerd_client::connect(&self.config.containerd_socket)
+            .await
+            .map_err(|e| {
+                format!(
+                    "containerd at {}: {e}",
+                    self.config.containerd_socket.display()
+                )
+            })?;
+        let mut images = ImagesClient::new(channel);
+        let ns = self.config.namespace.as_str();
+        let source = images
+            .get(in_namespace(
+                ns,
+                GetImageRequest {
+                    name: pinned.to_owned(),
+                },
+            ))
+            .await
+            .map_err(|s| format!("image {pinned}: {}", s.message()))?
+            .into_inner()
+            .image
+            .ok_or_else(|| format!("image {pinned}: containerd has no record"))?;
+        let mut labels = source.labels.clone();
+        labels
+            .entry(CRI_MANAGED_LABEL.to_owned())
+            .or_insert_with(|| "managed".to_owned());
+        let image = Image {
+            name: tagged.to_owned(),
+            labels,
+            target: source.target.clone(),
+            created_at: None,
+            updated_at: None,
+        };
+        let created = images
+            .create(in_namespace(
+                ns,
+                CreateImageRequest {
+                    image: Some(image.clone()),
+                    source_date_epoch: None,
+                },
+            ))
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(s) if s.code() == Code::AlreadyExists => images
+                .update(in_namespace(
+                    ns,
+                    UpdateImageRequest {
+                        image: Some(image),
+                        update_mask: Some(prost_types::FieldMask {
+                            paths: vec!["target".into(), "labels".into()],
+                        }),
+                        source_date_epoch: None,
+                    },
+                ))
+                .await
+                .map(|_| ())
+                .map_err(|s| format!("updating {tagged}: {}", s.message())),
+            Err(s) => Err(format!("creating {tagged}: {}", s.message())),
+        }
+    }
+}
+
+/// A containerd API request in `namespace`.
+pub fn in_namespace<T>(namespace: &str, message: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    if let Ok(v) = namespace.parse() {
+        r.metadata_mut().insert("containerd-namespace", v);
+    }
+    r
+}
+
+/// A body of one data frame followed by trailers.
+fn futures_stream(
+    data: Vec<u8>,
+    trailers: hyper::HeaderMap,
+) -> impl tokio_stream::Stream<Item = Result<hyper::body::Frame<Bytes>, hyper::Error>> + Send + Sync
+{
+    let frames = vec![
+        Ok(hyper::body::Frame::data(Bytes::from(data))),
+        Ok(hyper::body::Frame::trailers(trailers)),
+    ];
+    tokio_stream::iter(frames)
+}
+
+/// The pull credentials kubelet sends, as the daemon takes them: username/password (also from
+/// the `auth` field, base64 `user:password`), or an identity token. A registry token alone
+/// cannot be used (the daemon exchanges credentials for tokens itself).
+fn registry_auth(a: &crate::api::cri::AuthConfig) -> Option<v1::RegistryAuth> {
+    use base64::Engine;
+    if !a.identity_token.is_empty() {
+        return Some(v1::RegistryAuth {
+            identity_token: a.identity_token.clone(),
+            ..Default::default()
+        });
+    }
+    if !a.username.is_empty() || !a.password.is_empty() {
+        return Some(v1::RegistryAuth {
+            username: a.username.clone(),
+            password: a.password.clone(),
+            identity_token: String::new(),
+        });
+    }
+    if !a.auth.is_empty() {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&a.auth)
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (user, pass) = text.split_once(':')?;
+        return Some(v1::RegistryAuth {
+            username: user.to_owned(),
+            password: pass.to_owned(),
+            identity_token: String::new(),
+        });
+    }
+    None
+}
+
+/// Serves the proxy on `listener` until `shutdown` flips.
+pub async fn serve(
+    listener: UnixListener,
+    proxy: Arc<CriProxy>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => return,
+        };
+        let stream = match accepted {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "CRI proxy accept failed");
+                // Out of descriptors or similar: do not spin.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let proxy = Arc::clone(&proxy);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let proxy = Arc::clone(&proxy);
+                async move { Ok::<_, Infallible>(proxy.handle(req).await) }
+            });
+            if let Err(e) = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "CRI proxy connection ended");
+            }
+        });
+    }
+}
