@@ -69,3 +69,6 @@ mod ocsp;
 
 #[path = "it/bundle_cli.rs"]
 mod bundle_cli;
+
+#[path = "it/containerd_harness.rs"]
+mod containerd_harness;
