@@ -407,6 +407,11 @@ impl DaemonState {
         }
     }
 
+    /// Opens the audit log file again (after log rotation).
+    pub fn reopen_audit_log(&self) -> std::io::Result<()> {
+        self.audit.reopen()
+    }
+
     /// The snapshot serving now.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
