@@ -499,17 +499,19 @@ fn futures_stream(
 /// cannot be used (the daemon exchanges credentials for tokens itself).
 fn registry_auth(a: &crate::api::cri::AuthConfig) -> Option<v1::RegistryAuth> {
     use base64::Engine;
-    if !a.identity_token.is_empty() {
-        return Some(v1::RegistryAuth {
-            identity_token: a.identity_token.clone(),
-            ..Default::default()
-        });
-    }
-    if !a.username.is_empty() || !a.password.is_empty() {
+    // containerd's order (CRI ParseAuth): username, then identity token, then `auth`. Like
+    // containerd, notaryd does not use `registry_token`.
+    if !a.username.is_empty() {
         return Some(v1::RegistryAuth {
             username: a.username.clone(),
             password: a.password.clone(),
             identity_token: String::new(),
+        });
+    }
+    if !a.identity_token.is_empty() {
+        return Some(v1::RegistryAuth {
+            identity_token: a.identity_token.clone(),
+            ..Default::default()
         });
     }
     if !a.auth.is_empty() {
@@ -560,5 +562,57 @@ pub async fn serve(
                 tracing::debug!(error = %e, "CRI proxy connection ended");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::cri::AuthConfig;
+
+    #[test]
+    fn pull_secrets_are_read_in_containerds_order() {
+        let both = AuthConfig {
+            username: "u".into(),
+            password: "p".into(),
+            identity_token: "refresh".into(),
+            ..Default::default()
+        };
+        let a = registry_auth(&both).unwrap_or_default();
+        assert_eq!((a.username.as_str(), a.password.as_str()), ("u", "p"));
+        assert!(a.identity_token.is_empty());
+
+        let token = AuthConfig {
+            identity_token: "refresh".into(),
+            auth: "dTpw".into(),
+            ..Default::default()
+        };
+        let a = registry_auth(&token).unwrap_or_default();
+        assert_eq!(a.identity_token, "refresh");
+        assert!(a.username.is_empty());
+
+        let encoded = AuthConfig {
+            auth: "dXNlcjpzM2NyOnQ=".into(), // user:s3cr:t
+            ..Default::default()
+        };
+        let a = registry_auth(&encoded).unwrap_or_default();
+        assert_eq!(
+            (a.username.as_str(), a.password.as_str()),
+            ("user", "s3cr:t")
+        );
+
+        // A bare registry token is not used (containerd does not use it either).
+        let bare = AuthConfig {
+            registry_token: "bearer".into(),
+            ..Default::default()
+        };
+        assert_eq!(registry_auth(&bare), None);
+        assert_eq!(
+            registry_auth(&AuthConfig {
+                auth: "not base64!".into(),
+                ..Default::default()
+            }),
+            None
+        );
     }
 }

@@ -545,10 +545,15 @@ fn check_request(req: v1::VerifyRequest) -> Result<Checked, Status> {
     };
     let credential = match req.auth {
         None => None,
+        // containerd's order: a username first, then an identity token.
+        Some(a) if !a.username.is_empty() => Some(Credential::Basic {
+            username: a.username,
+            password: a.password,
+        }),
         Some(a) if !a.identity_token.is_empty() => {
             Some(Credential::IdentityToken(a.identity_token))
         }
-        Some(a) if !a.username.is_empty() || !a.password.is_empty() => Some(Credential::Basic {
+        Some(a) if !a.password.is_empty() => Some(Credential::Basic {
             username: a.username,
             password: a.password,
         }),
