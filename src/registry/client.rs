@@ -76,6 +76,8 @@ pub struct Endpoint {
     pub headers: Vec<(String, String)>,
     /// True for the registry itself, false for mirrors.
     pub is_upstream: bool,
+    /// hosts.toml's `dial_timeout` for this host, instead of the client's connect timeout.
+    pub dial_timeout: Option<Duration>,
 }
 
 impl Endpoint {
@@ -92,6 +94,7 @@ impl Endpoint {
             tls: TlsOptions::default(),
             headers: Vec::new(),
             is_upstream: true,
+            dial_timeout: None,
         }
     }
 
@@ -110,6 +113,7 @@ impl Endpoint {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.tls.hash(&mut h);
+        self.dial_timeout.hash(&mut h);
         format!("{}://{}#{:016x}", self.scheme, self.host, h.finish())
     }
 }
@@ -216,7 +220,7 @@ impl RegistryClient {
             return Ok(c);
         }
         let mut builder = reqwest::Client::builder()
-            .connect_timeout(self.options.connect_timeout)
+            .connect_timeout(ep.dial_timeout.unwrap_or(self.options.connect_timeout))
             .timeout(self.options.request_timeout)
             .user_agent(concat!("notaryd/", env!("CARGO_PKG_VERSION")));
         if ep.scheme == "http" {
@@ -325,7 +329,7 @@ impl RegistryClient {
                 .headers(headers)
                 .send()
                 .await
-                .map_err(|e| transport_error(ep, url, &e, self.options.request_timeout))?;
+                .map_err(|e| transport_error(ep, url, &e, &self.options))?;
             let status = response.status();
             tracing::debug!(
                 %method,
@@ -509,7 +513,7 @@ impl RegistryClient {
         let response = request
             .send()
             .await
-            .map_err(|e| transport_error(&token_ep, realm, &e, self.options.request_timeout))?;
+            .map_err(|e| transport_error(&token_ep, realm, &e, &self.options))?;
         let status = response.status();
         if !status.is_success() {
             let message = error_message(response).await;
@@ -538,7 +542,7 @@ impl RegistryClient {
             );
         }
         let body = read_limited(response, MAX_TOKEN_RESPONSE_BYTES, realm, |e| {
-            transport_error(&token_ep, realm, e, self.options.request_timeout)
+            transport_error(&token_ep, realm, e, &self.options)
         })
         .await?;
         let parsed: TokenResponse = serde_json::from_slice(&body)
@@ -587,7 +591,7 @@ impl RegistryClient {
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
         let asked = Digest::parse(reference).ok();
         let bytes = read_limited(response, max, &url, |e| {
-            transport_error(ep, &url, e, self.options.request_timeout)
+            transport_error(ep, &url, e, &self.options)
         })
         .await?;
         let digest = match asked.as_ref().or(announced.as_ref()) {
@@ -684,7 +688,7 @@ impl RegistryClient {
             response,
             size,
             &url,
-            |e| transport_error(ep, &url, e, self.options.request_timeout),
+            |e| transport_error(ep, &url, e, &self.options),
             Some(&mut hasher),
         )
         .await?;
@@ -786,7 +790,7 @@ impl RegistryClient {
         // whatever the registry claims, which costs nothing and trusts nothing.
         let next = next_link(response.headers(), &url, ep)?;
         let bytes = read_limited(response, max, &url, |e| {
-            transport_error(ep, &url, e, self.options.request_timeout)
+            transport_error(ep, &url, e, &self.options)
         })
         .await?;
         let index = oci::Manifest::parse(&bytes).map_err(|e| RegistryError::Protocol {
@@ -1000,12 +1004,18 @@ fn transport_error(
     ep: &Endpoint,
     url: &str,
     e: &reqwest::Error,
-    timeout: Duration,
+    options: &ClientOptions,
 ) -> RegistryError {
+    if e.is_timeout() && e.is_connect() {
+        return RegistryError::Timeout {
+            what: format!("connecting to {} for {url}", ep.host),
+            after: ep.dial_timeout.unwrap_or(options.connect_timeout),
+        };
+    }
     if e.is_timeout() {
         return RegistryError::Timeout {
             what: format!("request to {url}"),
-            after: timeout,
+            after: options.request_timeout,
         };
     }
     if e.is_redirect() {

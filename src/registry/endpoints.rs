@@ -69,6 +69,7 @@ fn endpoint(h: &RegistryHost, is_upstream: bool) -> Result<Endpoint, RegistryErr
             .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
             .collect(),
         is_upstream,
+        dial_timeout: h.dial_timeout,
     })
 }
 

@@ -380,3 +380,59 @@ fn plain_http_is_not_used_for_a_registry_without_http_configuration() {
     let r = verify_with_hosts(&reg, cfg.path(), empty.path());
     assert_eq!(r.code, 3, "{}{}", r.out, r.err);
 }
+
+/// A listener whose accept queue is full: the kernel drops every new SYN, so a connection to
+/// it hangs as one to a firewalled host does. The returned streams keep the queue full.
+fn unanswering_listener() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..10_000 {
+        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300)) {
+            Ok(s) => held.push(s),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return (listener, held),
+            Err(e) => panic!("filling the accept queue of {addr}: {e}"),
+        }
+    }
+    panic!("the accept queue of {addr} never filled");
+}
+
+#[test]
+fn dial_timeout_from_hosts_toml_bounds_the_connect() {
+    let (listener, _held) = unanswering_listener();
+    let host = listener.local_addr().unwrap().to_string();
+    let chain = Chain::new(KeyKind::P256);
+    let cfg = tempfile::tempdir().unwrap();
+    notation_config(cfg.path(), &chain, &format!("{host}/{REPO}"));
+    let hosts = tempfile::tempdir().unwrap();
+    let dir = hosts.path().join(&host);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!("server = \"http://{host}\"\ndial_timeout = \"700ms\"\n"),
+    )
+    .unwrap();
+    let reference = format!("{host}/{REPO}:v1");
+    // The command-wide connect timeout is far longer: only the host's dial_timeout can end
+    // the attempt with the message below.
+    let r = notaryd(
+        &[
+            "verify",
+            &reference,
+            "--hosts-dir",
+            hosts.path().to_str().unwrap(),
+            "--notation-config",
+            cfg.path().to_str().unwrap(),
+            "--connect-timeout",
+            "120",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}{}", r.out, r.err);
+    assert!(
+        r.err.contains(&format!("connecting to {host}")) && r.err.contains("700ms"),
+        "{}",
+        r.err
+    );
+}
