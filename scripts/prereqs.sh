@@ -2,7 +2,8 @@
 # notaryd — a C compiler for aws-lc-sys, protoc for the gRPC code (build.rs), curl for
 # rustup, and the Rust toolchain with rustfmt and clippy — and puts cargo on PATH. Each step
 # runs only when its tool is missing. Extra
-# Debian packages a caller needs are its arguments (scripts/test.sh: docker-registry, openssl).
+# Debian packages a caller needs are its arguments (scripts/test.sh: docker-registry, openssl,
+# systemd, containerd).
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)

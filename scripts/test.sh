@@ -6,10 +6,15 @@ cd "$(dirname "$0")/.."
 # docker-registry: the real registry (distribution 2.8) the registry tests start
 # (tests/common/registry.rs); openssl: the real OCSP responder (`openssl ocsp`) the bundle
 # tests start (tests/common/openssl_ocsp.rs); systemd: systemd-socket-activate, which the
-# daemon tests use to hand `notaryd serve` its socket as systemd does. Those tests fail, never
-# skip, without them.
+# daemon tests use to hand `notaryd serve` its socket as systemd does; containerd: Debian 12's
+# containerd 1.6.20 (with its ctr), one of the two real containerd builds the CRI and
+# containerd tests start (tests/common/containerd.rs). Those tests fail, never skip, without
+# them.
 # shellcheck source=scripts/prereqs.sh
-. scripts/prereqs.sh docker-registry openssl systemd
+. scripts/prereqs.sh docker-registry openssl systemd containerd
+# The other containerd build: a pinned 2.1 package (Debian 12 has none), unpacked under
+# target/ (idempotent; the tests find it there or through NOTARYD_TEST_CONTAINERD21_BIN).
+echo "test.sh: containerd 2.1 at $(scripts/fetch-containerd.sh)"
 
 if [ -d ../shared/vectors ]; then
   echo "test.sh: conformance vectors found at ../shared/vectors"
@@ -25,3 +30,6 @@ cargo test --locked --doc
 cargo test --locked --quiet --test it -- --nocapture --test-threads 1 \
   conformance:: policy_vectors:: timestamp_vectors:: crl::notation_ 2>&1 |
   grep -oE "(conformance [A-Z].*|notation e2e.*|[a-zA-Z -]+: [0-9]+ cases ran.*|.*SKIPPED.*|\*\*\*.*)" || true
+# The containerd builds the containerd tests ran against (their output is captured above too).
+cargo test --locked --quiet --test it -- --nocapture containerd_harness::containerd1 \
+  containerd_harness::containerd21_cri 2>&1 | grep -oE "containerd harness: [^(]*" | sort -u || true

@@ -69,3 +69,9 @@ mod ocsp;
 
 #[path = "it/bundle_cli.rs"]
 mod bundle_cli;
+
+#[path = "it/containerd_e2e.rs"]
+mod containerd_e2e;
+
+#[path = "it/containerd_harness.rs"]
+mod containerd_harness;

@@ -94,6 +94,8 @@ impl Upstream {
 pub struct CriProxy {
     verifier: VerifierService,
     upstream: Upstream,
+    /// A channel to containerd's images API, made on first use (tonic reconnects it).
+    images: tokio::sync::OnceCell<tonic::transport::Channel>,
     config: CriProxyConfig,
 }
 
@@ -155,6 +157,7 @@ impl CriProxy {
                 path: config.containerd_socket.clone(),
                 sender: tokio::sync::Mutex::new(None),
             },
+            images: tokio::sync::OnceCell::new(),
             config,
         }
     }
@@ -343,7 +346,7 @@ impl CriProxy {
             && let Some(tag) = reference.tag()
         {
             let tagged = format!("{}/{}:{tag}", reference.registry(), reference.repository());
-            if let Err(e) = self.tag(&tagged, &pinned).await {
+            if let Err(e) = self.tag(&tagged, &pinned, verified.as_ref()).await {
                 return grpc_error(
                     Code::Unavailable,
                     &format!(
@@ -366,41 +369,64 @@ impl CriProxy {
 
     /// Points `tagged` at the image containerd recorded for `pinned` (its target and CRI's
     /// label), creating or updating the record.
-    async fn tag(&self, tagged: &str, pinned: &str) -> Result<(), String> {
+    async fn tag(
+        &self,
+        tagged: &str,
+        pinned: &str,
+        verified: Option<&v1::Descriptor>,
+    ) -> Result<(), String> {
         use containerd_client::services::v1::images_client::ImagesClient;
         use containerd_client::services::v1::{
             CreateImageRequest, GetImageRequest, Image, UpdateImageRequest,
         };
-        let channel = containerd_client::connect(&self.config.containerd_socket)
+        let channel = self
+            .images
+            .get_or_try_init(|| containerd_client::connect(&self.config.containerd_socket))
             .await
             .map_err(|e| {
                 format!(
                     "containerd at {}: {e}",
                     self.config.containerd_socket.display()
                 )
-            })?;
+            })?
+            .clone();
         let mut images = ImagesClient::new(channel);
         let ns = self.config.namespace.as_str();
-        let source = images
-            .get(in_namespace(
-                ns,
-                GetImageRequest {
-                    name: pinned.to_owned(),
-                },
-            ))
-            .await
-            .map_err(|s| format!("image {pinned}: {}", s.message()))?
-            .into_inner()
-            .image
-            .ok_or_else(|| format!("image {pinned}: containerd has no record"))?;
-        let mut labels = source.labels.clone();
+        // The verified descriptor is the target; containerd's own record of the pinned image
+        // is read only when it is incomplete (an exemption has no media type or size).
+        let (target, mut labels) = match verified {
+            Some(d) if !d.media_type.is_empty() && d.size > 0 => (
+                Some(containerd_client::types::Descriptor {
+                    media_type: d.media_type.clone(),
+                    digest: d.digest.clone(),
+                    size: d.size,
+                    annotations: Default::default(),
+                }),
+                std::collections::HashMap::new(),
+            ),
+            _ => {
+                let source = images
+                    .get(in_namespace(
+                        ns,
+                        GetImageRequest {
+                            name: pinned.to_owned(),
+                        },
+                    ))
+                    .await
+                    .map_err(|s| format!("image {pinned}: {}", s.message()))?
+                    .into_inner()
+                    .image
+                    .ok_or_else(|| format!("image {pinned}: containerd has no record"))?;
+                (source.target, source.labels)
+            }
+        };
         labels
             .entry(CRI_MANAGED_LABEL.to_owned())
             .or_insert_with(|| "managed".to_owned());
         let image = Image {
             name: tagged.to_owned(),
             labels,
-            target: source.target.clone(),
+            target,
             created_at: None,
             updated_at: None,
         };

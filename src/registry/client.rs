@@ -166,9 +166,17 @@ pub struct RegistryClient {
     /// Shared with the clients made by [`RegistryClient::with_credentials`]: connections are
     /// pooled per host whoever asks.
     http: Arc<Mutex<HashMap<String, reqwest::Client>>>,
+    /// Hosts seen answering that they have no referrers API, and when: for
+    /// [`NO_REFERRERS_API_MEMORY`] the API is not asked again there (shared like `http`).
+    no_referrers_api: Arc<Mutex<HashMap<String, std::time::Instant>>>,
     auth: AuthCache,
     requests: AtomicUsize,
 }
+
+/// How long a host that answered "no referrers API" is not asked again (the referrers tag
+/// schema is used directly). A registry upgraded to the API meanwhile is asked again after
+/// this; signatures pushed through the API only are found then.
+pub const NO_REFERRERS_API_MEMORY: Duration = Duration::from_secs(300);
 
 impl RegistryClient {
     /// A client using `credentials` for every host.
@@ -177,6 +185,7 @@ impl RegistryClient {
             options,
             credentials,
             http: Arc::new(Mutex::new(HashMap::new())),
+            no_referrers_api: Arc::new(Mutex::new(HashMap::new())),
             auth: AuthCache::default(),
             requests: AtomicUsize::new(0),
         }
@@ -190,6 +199,7 @@ impl RegistryClient {
             options: self.options.clone(),
             credentials,
             http: Arc::clone(&self.http),
+            no_referrers_api: Arc::clone(&self.no_referrers_api),
             auth: AuthCache::default(),
             requests: AtomicUsize::new(0),
         }
@@ -688,6 +698,25 @@ impl RegistryClient {
         Ok(bytes)
     }
 
+    /// Whether `ep` said recently that it has no referrers API.
+    pub fn known_without_referrers_api(&self, ep: &Endpoint) -> bool {
+        let now = crate::clock::monotonic();
+        self.no_referrers_api
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&ep.key()).copied())
+            .is_some_and(|seen| now.saturating_duration_since(seen) < NO_REFERRERS_API_MEMORY)
+    }
+
+    fn remember_without_referrers_api(&self, ep: &Endpoint) {
+        if let Ok(mut m) = self.no_referrers_api.lock() {
+            if m.len() >= MAX_POOLED_CLIENTS {
+                m.clear();
+            }
+            m.insert(ep.key(), crate::clock::monotonic());
+        }
+    }
+
     /// One page of the referrers API for `subject`. `page_url` continues a listing from a
     /// `Link` header. `Ok(None)` means the registry does not support the API.
     pub async fn referrers_page(
@@ -729,6 +758,7 @@ impl RegistryClient {
                     host: ep.host.clone(),
                 });
             }
+            self.remember_without_referrers_api(ep);
             return Ok(None);
         }
         if !status.is_success() {
@@ -741,6 +771,7 @@ impl RegistryClient {
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
         if content_type.as_deref() != Some(oci::MEDIA_TYPE_IMAGE_INDEX) {
             // oras-go treats a 200 of another type as "unsupported" too.
+            self.remember_without_referrers_api(ep);
             return Ok(None);
         }
         // `OCI-Filters-Applied` is not consulted: the caller filters every page on the client

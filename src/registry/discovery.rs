@@ -438,16 +438,22 @@ async fn offer_signatures(
     let mut pages = 0;
     loop {
         pages += 1;
-        let page = client
-            .referrers_page(
-                ep,
-                repository,
-                &target.digest,
-                oci::ARTIFACT_TYPE_NOTARY_SIGNATURE,
-                page_url.as_deref(),
-                limits.max_manifest_bytes,
-            )
-            .await?;
+        // A host that just said it has no referrers API is not asked again (one request
+        // fewer per verification for a resident verifier).
+        let page = if pages == 1 && client.known_without_referrers_api(ep) {
+            None
+        } else {
+            client
+                .referrers_page(
+                    ep,
+                    repository,
+                    &target.digest,
+                    oci::ARTIFACT_TYPE_NOTARY_SIGNATURE,
+                    page_url.as_deref(),
+                    limits.max_manifest_bytes,
+                )
+                .await?
+        };
         let (entries, next) = match page {
             Some(page) => (page.entries, page.next),
             // The API is unsupported here: the tag schema is the whole listing.

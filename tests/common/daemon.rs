@@ -73,6 +73,8 @@ pub struct TestDaemon {
     pub config: PathBuf,
     /// The notation configuration directory it uses.
     pub notation: PathBuf,
+    /// The CRI proxy's socket (served when the options asked for it).
+    pub cri_socket: PathBuf,
     /// Its standard error (tracing logs).
     pub stderr_path: PathBuf,
     /// The audit log.
@@ -93,6 +95,21 @@ pub struct DaemonOptions {
     pub socket_activated: bool,
     /// Wait for Health SERVING.
     pub wait: bool,
+    /// Serve the CRI proxy (at `<dir>/run/cri.sock`) in front of this containerd socket.
+    pub cri_containerd_socket: Option<PathBuf>,
+    /// Extra lines in the generated `[cri]` section.
+    pub cri: String,
+    /// Extra lines in the generated `[revocation]` section.
+    pub revocation: String,
+}
+
+impl DaemonOptions {
+    /// Use this revocation bundle.
+    pub fn with_revocation_bundle(mut self, path: &Path) -> Self {
+        self.revocation
+            .push_str(&format!("bundle = \"{}\"\n", path.display()));
+        self
+    }
 }
 
 impl Default for DaemonOptions {
@@ -104,6 +121,9 @@ impl Default for DaemonOptions {
             env: Vec::new(),
             socket_activated: false,
             wait: true,
+            cri_containerd_socket: None,
+            cri: String::new(),
+            revocation: String::new(),
         }
     }
 }
@@ -119,11 +139,22 @@ impl TestDaemon {
         let socket = dir.path().join("run/notaryd.sock");
         let audit_path = dir.path().join("audit.jsonl");
         let config = dir.path().join("config.toml");
+        let cri_socket = dir.path().join("run/cri.sock");
+        let cri_section = match &options.cri_containerd_socket {
+            Some(containerd) => format!(
+                "[cri]\nsocket = \"{}\"\ncontainerd_socket = \"{}\"\n{}\n",
+                cri_socket.display(),
+                containerd.display(),
+                options.cri
+            ),
+            None => String::new(),
+        };
         let text = format!(
             "[server]\nsocket = \"{socket}\"\n{server}\n\n[policy]\nnotation_config = \"{notation}\"\n\n\
-             [revocation]\nstate_dir = \"{state}\"\n\n[registry]\nhosts_dir = \"{hosts}\"\n\
-             docker_config = \"{docker}\"\n{registry}\n\n[audit]\npath = \"{audit}\"\n\n{extra}\n",
+             [revocation]\nstate_dir = \"{state}\"\n{revocation}\n\n[registry]\nhosts_dir = \"{hosts}\"\n\
+             docker_config = \"{docker}\"\n{registry}\n\n[audit]\npath = \"{audit}\"\n\n{cri_section}\n{extra}\n",
             server = options.server,
+            revocation = options.revocation,
             registry = options.registry,
             socket = socket.display(),
             notation = notation_dir.display(),
@@ -138,6 +169,7 @@ impl TestDaemon {
         let stderr_path = dir.path().join("stderr.log");
         let mut d = Self {
             child: None,
+            cri_socket,
             socket,
             config,
             notation: notation_dir,

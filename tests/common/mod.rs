@@ -4,9 +4,11 @@
 //! (`ocsp`) and a real `openssl ocsp` responder (`openssl_ocsp`), an OCI layout writer, a real
 //! registry with push helpers (`registry`), an in-memory distribution server with the
 //! referrers API and fault injection (`fixture_registry`), a fixture HTTP file server for CRL
-//! distribution points (`fixture_http`), and the real daemon (`daemon`).
+//! distribution points (`fixture_http`), the real daemon (`daemon`), and a real containerd 1.6 or
+//! 2.1 with CRI (`containerd`).
 #![allow(dead_code)]
 
+pub mod containerd;
 pub mod cose;
 pub mod crl;
 pub mod daemon;

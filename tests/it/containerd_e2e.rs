@@ -1,0 +1,708 @@
+//! notaryd in containerd's pull path, end to end with real processes: Debian's containerd
+//! 1.6.20 behind the CRI proxy, containerd 2.1.9 with `notaryd-containerd-verifier` in its
+//! bindir, the real `notaryd serve`, and the real registry. What must hold: a signed image
+//! pulls and is found by its tag; unsigned, wrongly signed, revoked and untrusted-identity
+//! images are refused before containerd fetches any of their blobs; the verified digest is
+//! what containerd pulls even when the tag points elsewhere for it; a daemon that is down means
+//! no pull; and `notaryd doctor` flags every bypass.
+
+use std::path::Path;
+use std::time::Duration;
+
+use notaryd::api::cri;
+use notaryd::api::cri::image_service_client::ImageServiceClient;
+use rustix::process::Signal;
+use serde_json::json;
+use tonic::transport::Channel;
+
+use crate::common::containerd::{
+    ContainerdOptions, ContainerdVersion, PushedImage, TestContainerd, push_unpackable_image,
+    unix_channel, write_plain_http_hosts,
+};
+use crate::common::crl::{CrlSpec, EntrySpec};
+use crate::common::daemon::{DaemonOptions, TestDaemon, runtime};
+use crate::common::jws::{Jws, payload_for};
+use crate::common::layout::SignatureForm;
+use crate::common::pki::{CertSpec, Chain, KeyKind, TestCert, TestKey};
+use crate::common::registry::{RegistryOptions, TestRegistry};
+
+use ContainerdVersion::{Containerd16, Containerd21};
+
+fn sign(reg: &TestRegistry, image: &PushedImage, chain: &Chain) {
+    let m = &image.manifest;
+    let jws = Jws::new(chain, payload_for(&m.media_type, &m.digest, m.size, &[])).sign();
+    reg.sign(
+        &image.repo,
+        m,
+        "application/jose+json",
+        &jws,
+        SignatureForm::Legacy,
+    );
+}
+
+fn now() -> i64 {
+    notaryd::clock::now().unix_seconds()
+}
+
+/// root (`ca:acme`) → intermediate → leaf, nothing revocable.
+fn trusted_chain() -> Chain {
+    Chain::new(KeyKind::P256)
+}
+
+/// A separate hierarchy (`ca:rev`) whose leaf names a CRL, with the CRLs that revoke it.
+struct Revocable {
+    chain: Chain,
+}
+
+impl Revocable {
+    fn new() -> Self {
+        let root = TestCert::self_signed(
+            CertSpec::ca("e2e revocable root", Some(1)),
+            TestKey::cached(KeyKind::P256, 93),
+        );
+        let mut int_spec = CertSpec::ca("e2e revocable intermediate", Some(0));
+        int_spec.crl_urls = vec!["http://crl.invalid/root.crl".into()];
+        let intermediate = root.issue(int_spec, TestKey::cached(KeyKind::P256, 94));
+        let mut leaf_spec = CertSpec::code_signing("e2e revoked signer");
+        leaf_spec.crl_urls = vec!["http://crl.invalid/int.crl".into()];
+        let leaf = intermediate.issue(leaf_spec, TestKey::cached(KeyKind::P256, 95));
+        Self {
+            chain: Chain {
+                root,
+                intermediate,
+                leaf,
+            },
+        }
+    }
+
+    /// A bundle revoking the leaf.
+    fn bundle(&self, path: &Path) {
+        use notaryd::bundle::format::{self, ItemKind};
+        let c = &self.chain;
+        let crl = |issuer: &TestCert, entries: Vec<EntrySpec>| {
+            let mut spec = CrlSpec::new(issuer);
+            spec.this_update = now() - 60;
+            spec.next_update = Some(now() + 86_400);
+            spec.entries = entries;
+            spec.sign(&issuer.key)
+        };
+        let serial = notaryd::verify::x509::Certificate::from_der(&c.leaf.der)
+            .unwrap()
+            .serial_number()
+            .to_vec();
+        let items = vec![
+            (
+                format::item(ItemKind::Certificate, None),
+                c.intermediate.der.clone(),
+            ),
+            (
+                format::item(ItemKind::Crl, None),
+                crl(
+                    &c.intermediate,
+                    vec![
+                        EntrySpec {
+                            serial,
+                            ..EntrySpec::new(0, now() - 3600)
+                        }
+                        .reason(1),
+                    ],
+                ),
+            ),
+            (format::item(ItemKind::Crl, None), crl(&c.root, vec![])),
+        ];
+        let bytes = format::write("2026-11-28T00:00:00Z", "e2e", &items, None).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+/// The five images of the pull tests, in one registry.
+struct Images {
+    good: PushedImage,
+    unsigned: PushedImage,
+    wrong: PushedImage,
+    revoked: PushedImage,
+    identity: PushedImage,
+}
+
+fn images(reg: &TestRegistry, trusted: &Chain, revocable: &Revocable) -> Images {
+    let root = TestCert::self_signed(
+        CertSpec::ca("e2e untrusted root", Some(1)),
+        TestKey::cached(KeyKind::P256, 96),
+    );
+    let intermediate = root.issue(
+        CertSpec::ca("e2e untrusted intermediate", Some(0)),
+        TestKey::cached(KeyKind::P256, 97),
+    );
+    let leaf = intermediate.issue(
+        CertSpec::code_signing("e2e untrusted signer"),
+        TestKey::cached(KeyKind::P256, 98),
+    );
+    let other = Chain {
+        root,
+        intermediate,
+        leaf,
+    };
+    let push = |repo: &str, content: &[u8]| {
+        push_unpackable_image(reg, repo, "v1", &[("hello.txt", content)])
+    };
+    let good = push("good", b"good");
+    sign(reg, &good, trusted);
+    let unsigned = push("unsigned", b"unsigned");
+    let wrong = push("wrong", b"wrong");
+    sign(reg, &wrong, &other);
+    let revoked = push("revoked", b"revoked");
+    sign(reg, &revoked, &revocable.chain);
+    let identity = push("identity", b"identity");
+    sign(reg, &identity, trusted);
+    Images {
+        good,
+        unsigned,
+        wrong,
+        revoked,
+        identity,
+    }
+}
+
+/// A notation configuration for the registry `host`: `ca:acme` trusts the good signer,
+/// `ca:rev` the revocable one; `identity` requires a signer nobody has.
+fn notation_config(dir: &Path, host: &str, trusted: &Chain, revocable: &Revocable) {
+    for (name, cert) in [("acme", &trusted.root), ("rev", &revocable.chain.root)] {
+        let store = dir.join("truststore/x509/ca").join(name);
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::write(store.join("root.pem"), cert.pem()).unwrap();
+    }
+    let scope = |repo: &str| format!("{host}/{repo}");
+    let policy = json!({"version": "1.0", "trustPolicies": [
+        {"name": "e2e", "registryScopes": [scope("good"), scope("unsigned"), scope("wrong"), scope("revoked"), scope("app")],
+         "signatureVerification": {"level": "strict"},
+         "trustStores": ["ca:acme", "ca:rev"], "trustedIdentities": ["*"]},
+        {"name": "e2e-identity", "registryScopes": [scope("identity")],
+         "signatureVerification": {"level": "strict"},
+         "trustStores": ["ca:acme"],
+         "trustedIdentities": ["x509.subject: C=US, ST=WA, L=Seattle, O=notaryd tests, CN=somebody else"]},
+    ]});
+    std::fs::write(dir.join("trustpolicy.json"), policy.to_string()).unwrap();
+}
+
+fn plain_http_for_daemon(d: &TestDaemon, host: &str) {
+    write_plain_http_hosts(&d.dir.path().join("certs.d"), host);
+}
+
+/// A daemon for `reg` (plain HTTP), with the revocation bundle, optionally serving the CRI
+/// proxy in front of `containerd`.
+fn daemon(
+    reg: &TestRegistry,
+    trusted: &Chain,
+    revocable: &Revocable,
+    containerd: Option<&Path>,
+) -> TestDaemon {
+    let bundle_dir = tempfile::tempdir().unwrap().keep();
+    let bundle = bundle_dir.join("revocation.bundle");
+    revocable.bundle(&bundle);
+    let host = reg.host();
+    let d = TestDaemon::start(
+        |dir| notation_config(dir, &host, trusted, revocable),
+        DaemonOptions {
+            cri_containerd_socket: containerd.map(Path::to_owned),
+            extra_toml: String::new(),
+            registry: String::new(),
+            server: String::new(),
+            ..DaemonOptions::default()
+        }
+        .with_revocation_bundle(&bundle),
+    );
+    plain_http_for_daemon(&d, &host);
+    d
+}
+
+async fn proxy_client(d: &TestDaemon) -> ImageServiceClient<Channel> {
+    ImageServiceClient::new(unix_channel(&d.cri_socket).await.unwrap())
+}
+
+fn spec(image: &str) -> cri::ImageSpec {
+    cri::ImageSpec {
+        image: image.into(),
+        ..Default::default()
+    }
+}
+
+async fn pull(
+    client: &mut ImageServiceClient<Channel>,
+    image: &str,
+    namespace: &str,
+) -> Result<String, tonic::Status> {
+    client
+        .pull_image(cri::PullImageRequest {
+            image: Some(spec(image)),
+            auth: None,
+            sandbox_config: Some(cri::PodSandboxConfig {
+                metadata: Some(cri::PodSandboxMetadata {
+                    name: "e2e".into(),
+                    uid: "e2e-uid".into(),
+                    namespace: namespace.into(),
+                    attempt: 0,
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .map(|r| r.into_inner().image_ref)
+}
+
+fn reference(image: &PushedImage) -> String {
+    format!("{}/{}:{}", image.host, image.repo, image.tag)
+}
+
+/// Refused pulls leave no blob of the image in containerd's content store.
+async fn assert_nothing_fetched(ctrd: &TestContainerd, image: &PushedImage) {
+    for digest in [&image.config.digest, &image.layer.digest] {
+        assert!(
+            !ctrd.content_has(digest).await,
+            "{} blob {digest} was fetched",
+            image.repo
+        );
+    }
+}
+
+fn proxy_pulls_on(version: ContainerdVersion) {
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let imgs = images(&reg, &trusted, &revocable);
+    let ctrd = TestContainerd::start(ContainerdOptions::new(version).plain_http(reg.host()));
+    let d = daemon(&reg, &trusted, &revocable, Some(ctrd.socket()));
+    let rt = runtime();
+    rt.block_on(async {
+        let mut kubelet = proxy_client(&d).await;
+        // kubelet calls ImageFsInfo at start: it is forwarded.
+        let fs = kubelet
+            .image_fs_info(cri::ImageFsInfoRequest {})
+            .await
+            .unwrap_or_else(|e| panic!("ImageFsInfo through the proxy: {e}\n{}", d.log()));
+        assert!(!fs.into_inner().image_filesystems.is_empty());
+
+        // A signed image pulls, and is found by its tag afterwards, through the proxy and
+        // straight at containerd.
+        let tagged = reference(&imgs.good);
+        let image_ref = pull(&mut kubelet, &tagged, "team-a")
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{e}\n--- notaryd ---\n{}\n--- containerd ---\n{}",
+                    d.log(),
+                    ctrd.log_tail(30)
+                )
+            });
+        assert_eq!(
+            image_ref, imgs.good.config.digest,
+            "containerd answers the image id"
+        );
+        let status = kubelet
+            .image_status(cri::ImageStatusRequest {
+                image: Some(spec(&tagged)),
+                verbose: false,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .image
+            .unwrap_or_else(|| panic!("ImageStatus by tag found nothing ({version:?})"));
+        assert!(status.repo_tags.contains(&tagged), "{status:?}");
+        assert!(
+            status.repo_digests.contains(&format!(
+                "{}/{}@{}",
+                imgs.good.host, imgs.good.repo, imgs.good.manifest.digest
+            )),
+            "{status:?}"
+        );
+        assert!(ctrd.image_status(&tagged).await.is_some());
+        assert!(
+            ctrd.list_images()
+                .await
+                .iter()
+                .any(|i| i.repo_tags.contains(&tagged))
+        );
+        assert!(ctrd.content_has(&imgs.good.layer.digest).await);
+
+        // The refused ones: a gRPC error naming the image and the failing check, and not a
+        // byte of them in containerd's store.
+        for (image, check) in [
+            (&imgs.unsigned, "signature"),
+            (&imgs.wrong, "authenticity"),
+            (&imgs.revoked, "revoked"),
+            (&imgs.identity, "trustedIdentity"),
+        ] {
+            let r = reference(image);
+            let e = pull(&mut kubelet, &r, "team-a").await.unwrap_err();
+            assert_eq!(e.code(), tonic::Code::PermissionDenied, "{r}: {e:?}");
+            assert!(e.message().contains(&r), "{r}: {}", e.message());
+            assert!(
+                e.message().to_lowercase().contains(&check.to_lowercase()),
+                "{r}: expected {check}: {}",
+                e.message()
+            );
+            assert_nothing_fetched(&ctrd, image).await;
+            assert!(ctrd.image_status(&r).await.is_none());
+        }
+    });
+    let audit = d.audit();
+    assert!(
+        audit
+            .iter()
+            .any(|l| l["outcome"] == "accepted" && l["namespace"] == "team-a"),
+        "{audit:?}"
+    );
+    assert_eq!(
+        audit.iter().filter(|l| l["outcome"] == "rejected").count(),
+        4,
+        "{audit:?}"
+    );
+}
+
+#[test]
+fn proxy_verifies_pulls_on_containerd_1_6() {
+    proxy_pulls_on(Containerd16);
+}
+
+#[test]
+fn proxy_verifies_pulls_on_containerd_2_1() {
+    proxy_pulls_on(Containerd21);
+}
+
+/// notaryd resolves the tag at the registry; containerd would resolve it at a mirror where it
+/// names another image. Through the proxy, containerd gets the verified digest all the same.
+#[test]
+fn containerd_pulls_the_verified_digest_even_when_its_tag_points_elsewhere() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let mirror = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let verified = push_unpackable_image(&reg, "app", "v1", &[("a.txt", b"verified")]);
+    sign(&reg, &verified, &trusted);
+    // The mirror has the verified image's bytes, but its tag names another (unsigned) image.
+    let copy = push_unpackable_image(&mirror, "app", "keep", &[("a.txt", b"verified")]);
+    assert_eq!(copy.manifest.digest, verified.manifest.digest);
+    let other = push_unpackable_image(&mirror, "app", "v1", &[("a.txt", b"something else")]);
+    let hosts = tempfile::tempdir().unwrap();
+    let dir = hosts.path().join(reg.host());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!(
+            "server = \"http://{r}\"\n\n[host.\"http://{m}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            r = reg.host(),
+            m = mirror.host()
+        ),
+    )
+    .unwrap();
+    let mut options = ContainerdOptions::new(Containerd16);
+    options.hosts_dir = Some(hosts.path().to_owned());
+    let ctrd = TestContainerd::start(options);
+    let d = daemon(&reg, &trusted, &revocable, Some(ctrd.socket()));
+    let tagged = reference(&verified);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut kubelet = proxy_client(&d).await;
+        pull(&mut kubelet, &tagged, "default")
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        let status = ctrd.image_status(&tagged).await.unwrap();
+        assert_eq!(status.id, verified.config.digest, "{status:?}");
+        assert!(!ctrd.content_has(&other.config.digest).await);
+        // The control: asked directly, containerd resolves the tag at the mirror.
+        ctrd.pull(&format!("{}/app:v1", reg.host()), None)
+            .await
+            .unwrap();
+        let direct = ctrd.image_status(&tagged).await.unwrap();
+        assert_eq!(
+            direct.id, other.config.digest,
+            "the mirror's tag was not what containerd saw"
+        );
+    });
+}
+
+#[test]
+fn pulls_fail_closed_when_the_daemon_is_down() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let imgs = images(&reg, &trusted, &revocable);
+    let ctrd = TestContainerd::start(ContainerdOptions::new(Containerd16).plain_http(reg.host()));
+    let mut d = daemon(&reg, &trusted, &revocable, Some(ctrd.socket()));
+    d.signal(Signal::TERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(15)), Some(0));
+    let rt = runtime();
+    rt.block_on(async {
+        // kubelet cannot reach its image service: no pull happens.
+        assert!(unix_channel(&d.cri_socket).await.is_err());
+        assert_nothing_fetched(&ctrd, &imgs.good).await;
+    });
+}
+
+/// A wrapper named as doctor expects, pointing the verifier at the test daemon's socket.
+fn install_verifier(bin_dir: &Path, socket: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = bin_dir.join("notaryd-containerd-verifier");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nNOTARYD_SOCKET='{}' exec '{}' \"$@\"\n",
+            socket.display(),
+            env!("CARGO_BIN_EXE_notaryd-containerd-verifier")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn bindir_verifier_allows_and_denies_cri_and_transfer_pulls_on_containerd_2_1() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let imgs = images(&reg, &trusted, &revocable);
+    let d = daemon(&reg, &trusted, &revocable, None);
+    let bin_dir = tempfile::tempdir().unwrap();
+    install_verifier(bin_dir.path(), &d.socket);
+    let ctrd = TestContainerd::start(
+        ContainerdOptions::new(Containerd21)
+            .plain_http(reg.host())
+            .verifier_bin_dir(bin_dir.path()),
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        // CRI, straight at containerd: the verifier is what asks notaryd.
+        ctrd.pull(&reference(&imgs.good), Some("default"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}\n{}", d.log(), ctrd.log_tail(30)));
+        let e = ctrd
+            .pull(&reference(&imgs.unsigned), Some("default"))
+            .await
+            .unwrap_err();
+        assert!(e.message().contains("notaryd: denied"), "{e:?}");
+        assert_nothing_fetched(&ctrd, &imgs.unsigned).await;
+        let e = ctrd
+            .pull(&reference(&imgs.revoked), Some("default"))
+            .await
+            .unwrap_err();
+        assert!(e.message().contains("revoked"), "{e:?}");
+        assert_nothing_fetched(&ctrd, &imgs.revoked).await;
+    });
+    // The transfer service (ctr pull).
+    let ok = ctrd.ctr_pull(&reference(&imgs.good), "k8s.io", &[]);
+    assert!(ok.success(), "{ok:?}");
+    let denied = ctrd.ctr_pull(&reference(&imgs.wrong), "k8s.io", &[]);
+    assert!(!denied.success(), "{denied:?}");
+    assert!(
+        format!("{}{}", denied.stdout, denied.stderr).contains("notaryd: denied"),
+        "{denied:?}"
+    );
+    rt.block_on(assert_nothing_fetched(&ctrd, &imgs.wrong));
+
+    // With the daemon down, the verifier denies.
+    let mut d = d;
+    d.signal(Signal::TERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(15)), Some(0));
+    let other = push_unpackable_image(
+        &reg,
+        "good",
+        "v2",
+        &[("b.txt", b"after the daemon stopped")],
+    );
+    sign(&reg, &other, &trusted);
+    rt.block_on(async {
+        let e = ctrd
+            .pull(&reference(&other), Some("default"))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message().contains("notaryd: denied") && e.message().contains("no verdict"),
+            "{e:?}"
+        );
+        assert_nothing_fetched(&ctrd, &other).await;
+    });
+}
+
+fn doctor(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_notaryd"))
+        .arg("doctor")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn doctor_flags_each_bypass() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let imgs = images(&reg, &trusted, &revocable);
+    let bin_dir = tempfile::tempdir().unwrap();
+    let ctrd16 = TestContainerd::start(ContainerdOptions::new(Containerd16).plain_http(reg.host()));
+    let d = daemon(&reg, &trusted, &revocable, Some(ctrd16.socket()));
+    install_verifier(bin_dir.path(), &d.socket);
+    let ctrd21 = TestContainerd::start(
+        ContainerdOptions::new(Containerd21)
+            .plain_http(reg.host())
+            .verifier_bin_dir(bin_dir.path()),
+    );
+    let config = d.config.to_str().unwrap().to_owned();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let endpoint = format!("unix://{}", d.cri_socket.display());
+
+    // 2.1 with the verifier installed: live through the bindir route alone.
+    let (code, out) = doctor(&[
+        "--config",
+        &config,
+        "--containerd-config",
+        &s(ctrd21.config_path()),
+        "--containerd-socket",
+        &s(ctrd21.socket()),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ENFORCEMENT LIVE"), "{out}");
+    assert!(
+        out.contains("notaryd-containerd-verifier is installed"),
+        "{out}"
+    );
+
+    // Each local-pull setting, and an empty bin_dir, turns it off; doctor names the key.
+    let base = std::fs::read_to_string(ctrd21.config_path()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (setting, key) in [
+        ("use_local_image_pull = true", "use_local_image_pull"),
+        (
+            "disable_snapshot_annotations = false",
+            "disable_snapshot_annotations",
+        ),
+        ("discard_unpacked_layers = true", "discard_unpacked_layers"),
+        ("max_concurrent_downloads = 5", "max_concurrent_downloads"),
+        ("image_pull_with_sync_fs = true", "image_pull_with_sync_fs"),
+    ] {
+        let variant = set_cri_images_key(&base, setting);
+        let path = dir.path().join("variant.toml");
+        std::fs::write(&path, variant).unwrap();
+        let (code, out) = doctor(&[
+            "--config",
+            &config,
+            "--containerd-config",
+            &s(&path),
+            "--containerd-socket",
+            &s(ctrd21.socket()),
+        ]);
+        assert_eq!(code, 1, "{setting}: {out}");
+        assert!(
+            out.contains("BYPASS") && out.contains(key),
+            "{setting}: {out}"
+        );
+    }
+    let mirrors = format!(
+        "{base}\n[plugins.'io.containerd.cri.v1.images'.registry.mirrors.'docker.io']\n  endpoint = ['https://mirror.invalid']\n"
+    );
+    let path = dir.path().join("mirrors.toml");
+    std::fs::write(&path, mirrors).unwrap();
+    let (code, out) = doctor(&[
+        "--config",
+        &config,
+        "--containerd-config",
+        &s(&path),
+        "--containerd-socket",
+        &s(ctrd21.socket()),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("registry.mirrors"), "{out}");
+    let empty = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty-bindir.toml");
+    std::fs::write(&path, base.replace(&s(bin_dir.path()), &s(empty.path()))).unwrap();
+    let (code, out) = doctor(&[
+        "--config",
+        &config,
+        "--containerd-config",
+        &s(&path),
+        "--containerd-socket",
+        &s(ctrd21.socket()),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("holds no executable"), "{out}");
+
+    // 1.6: no verifiers at all; live only when kubelet uses the proxy.
+    let c16 = [
+        "--config".to_owned(),
+        config.clone(),
+        "--containerd-config".to_owned(),
+        s(ctrd16.config_path()),
+        "--containerd-socket".to_owned(),
+        s(ctrd16.socket()),
+    ];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<&str> = c16.iter().map(String::as_str).collect();
+        a.extend(extra);
+        doctor(&a)
+    };
+    let (code, out) = with(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("runs no image verifiers"), "{out}");
+    assert!(
+        out.contains("whether kubelet pulls through the CRI proxy is unknown"),
+        "{out}"
+    );
+    let (code, out) = with(&[
+        "--image-service-endpoint",
+        "unix:///run/containerd/containerd.sock",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("is not notaryd's CRI proxy"), "{out}");
+    let (code, out) = with(&["--image-service-endpoint", &endpoint]);
+    assert_eq!(code, 0, "{out}");
+    let kubelet = dir.path().join("kubelet.yaml");
+    std::fs::write(
+        &kubelet,
+        format!("kind: KubeletConfiguration\nimageServiceEndpoint: \"{endpoint}\"\n"),
+    )
+    .unwrap();
+    let (code, out) = with(&["--kubelet-config", &s(&kubelet)]);
+    assert_eq!(code, 0, "{out}");
+
+    // The inventory: an image pulled past notaryd (ctr --local on 1.6, straight at
+    // containerd) has no verdict; after --verify it is rejected (it is unsigned).
+    let local = ctrd16.ctr_pull(&reference(&imgs.unsigned), "k8s.io", &[]);
+    assert!(local.success(), "{local:?}");
+    let (_, out) = with(&["--image-service-endpoint", &endpoint]);
+    assert!(
+        out.contains(&format!("no verdict {}", reference(&imgs.unsigned))),
+        "{out}"
+    );
+    let (_, out) = with(&["--image-service-endpoint", &endpoint, "--verify"]);
+    assert!(
+        out.contains(&format!("rejected   {}", reference(&imgs.unsigned))),
+        "{out}"
+    );
+
+    // The daemon down: nothing is live.
+    let mut d = d;
+    d.signal(Signal::TERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(15)), Some(0));
+    let (code, out) = with(&["--image-service-endpoint", &endpoint]);
+    assert_eq!(code, 1, "{out}");
+}
+
+/// `text` with `line` added to its `[plugins.'io.containerd.cri.v1.images']` table.
+fn set_cri_images_key(text: &str, line: &str) -> String {
+    let mut doc: toml::Table = toml::from_str(text).unwrap();
+    let (key, value) = line.split_once(" = ").unwrap();
+    let value: toml::Value =
+        toml::from_str::<toml::Table>(&format!("v = {value}")).unwrap()["v"].clone();
+    doc.get_mut("plugins")
+        .and_then(|p| p.as_table_mut())
+        .unwrap()
+        .entry("io.containerd.cri.v1.images")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .unwrap()
+        .insert(key.to_owned(), value);
+    toml::to_string(&doc).unwrap()
+}
