@@ -100,9 +100,12 @@ check "notaryd --version" sh -c 'notaryd --version | grep -qx "notaryd [0-9][0-9
 if notaryd config check; then pass; else fail "notaryd config check with the installed defaults"; fi
 # The default policy accepts nothing: the signed example is rejected (exit 1), not accepted.
 rc=0
-notaryd verify --oci-layout examples/hello/layout:v1 --scope registry.example/notaryd/hello \
-  >/dev/null 2>&1 || rc=$?
+verdict=$(notaryd verify --oci-layout examples/hello/layout:v1 \
+  --scope registry.example/notaryd/hello 2>&1) || rc=$?
 check "the packaged trust policy rejects a signed image (exit $rc, expected 1)" test "$rc" = 1
+# …and says which policy did it, so an operator who forgot to configure one sees why.
+check "the rejection names the unconfigured policy" \
+  grep -q 'trust policy "unconfigured-deny-all"' <<<"$verdict"
 # The example trust policy is valid (its stores stood in for by the example root).
 ex=$(mktemp -d)
 cp /usr/share/doc/notaryd/examples/trustpolicy.json "$ex/"
@@ -172,8 +175,12 @@ check "rpm: notaryd is 0755" grep -qx -- '-rwxr-xr-x /usr/bin/notaryd' <<<"$mode
 check "rpm: config.toml is 0644" grep -qx -- '-rw-r--r-- /etc/notaryd/config.toml' <<<"$modes"
 scripts=$(rpm -qp --scripts "$rpm" 2>/dev/null)
 check "rpm %pre creates the group" grep -q 'groupadd -r notaryd' <<<"$scripts"
-check "rpm %post applies presets, enables nothing itself" sh -c \
-  "grep -q 'systemctl --no-reload preset notaryd.service notaryd.socket' <<<\"\$0\" && ! grep -qE 'systemctl (--no-reload )?(enable|start)' <<<\"\$0\"" "$scripts"
+post=$(rpm -qp --qf '%{POSTIN}' "$rpm" 2>/dev/null)
+check "rpm %post applies presets" \
+  grep -q 'systemctl --no-reload preset notaryd.service notaryd.socket' <<<"$post"
+# The presets are the only way %post may enable anything, and it starts nothing.
+check "rpm %post neither enables nor starts a unit itself" \
+  bash -c '! grep -qE "systemctl .*(enable|start)" <<<"$1"' _ "$post"
 check "rpm %preun disables on erase" grep -q 'disable --now notaryd.service notaryd.socket' <<<"$scripts"
 check "rpm %postun restarts on upgrade" grep -q 'try-restart notaryd.service' <<<"$scripts"
 
