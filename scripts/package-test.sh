@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The packages' tests (run by scripts/test.sh, so by CI): builds both packages
+# The packages' tests (run by .ci/run after scripts/test.sh): builds both packages
 # (scripts/package.sh), lints the .deb with lintian (no errors), installs it with dpkg on this
 # machine, checks its files, modes, conffiles and maintainer-script behaviour, runs the
 # installed binaries against the installed default configuration (which must load and accept
-# nothing), checks that a modified conffile survives a reinstall, verifies the systemd units
-# and their exposure, removes and purges the package and checks that nothing is left, then
+# nothing), runs the installed units under a real systemd (scripts/systemd-sandbox-test.sh),
+# checks that a modified conffile survives a reinstall, verifies the systemd units and their
+# exposure, removes and purges the package and checks that nothing is left, then
 # checks the .rpm's file list, config files and scriptlets.
 #
 # It refuses to run where /etc/notaryd exists but the notaryd package is not installed (an
@@ -13,9 +14,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # lintian, rpm (to inspect the .rpm), systemd (systemd-analyze; systemd-sysusers for the
-# package's group).
+# package's group; the systemd scripts/systemd-sandbox-test.sh boots), and what that test
+# serves the sandboxed daemon: docker-registry, containerd, python3 (push-oci-layout.py).
 # shellcheck source=scripts/prereqs.sh
-. scripts/prereqs.sh lintian rpm systemd
+. scripts/prereqs.sh lintian rpm systemd docker-registry containerd python3
 
 started=$SECONDS
 failures=0
@@ -123,6 +125,10 @@ echo '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256
     -digest sha256:8d8470c06060cc08fefc2609d386adf261b0f298f353a070337271b3f3efd626 \
     -stdin-media-type application/vnd.oci.descriptor.v1+json >/dev/null || rc=$?
 check "the containerd verifier denies without a daemon (exit $rc, expected 1)" test "$rc" = 1
+
+# --- the units, running under a real systemd with all their hardening ------------------------
+check "the hardened units work under systemd (scripts/systemd-sandbox-test.sh)" \
+  scripts/systemd-sandbox-test.sh
 
 # --- systemd units ---------------------------------------------------------------------------
 check "systemd-analyze verify" systemd-analyze verify \
