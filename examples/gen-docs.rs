@@ -9,10 +9,8 @@
 //! Run from the repository root: `cargo run --example gen-docs -- OUT`. The pages carry no
 //! build date unless `SOURCE_DATE_EPOCH` is set, so two runs give the same bytes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::fs;
-use std::io::Write as _;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
@@ -59,39 +57,49 @@ README, containerd integration, compatibility notes, example trust policy.
 \fBnotation\fR(1), \fBcontainerd\fR(8), \fBsystemd.socket\fR(5)
 "#;
 
-fn main() {
+fn main() -> io::Result<()> {
     let out: PathBuf = std::env::args_os()
         .nth(1)
         .map(PathBuf::from)
-        .expect("usage: gen-docs OUT_DIR");
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "usage: gen-docs OUT_DIR"))?;
     let man_dir = out.join("man");
     let completions_dir = out.join("completions");
-    fs::create_dir_all(&man_dir).unwrap();
-    fs::create_dir_all(&completions_dir).unwrap();
+    fs::create_dir_all(&man_dir)?;
+    fs::create_dir_all(&completions_dir)?;
 
     let date = source_date();
     let cmd = notaryd::cli::Cli::command().disable_help_subcommand(true);
-    let mut pages = Vec::new();
-    write_pages(&cmd, &man_dir, &date, true, &mut pages);
+    let mut written = Vec::new();
+    write_pages(&cmd, &man_dir, &date, true, &mut written)?;
 
     let mut cmd = notaryd::cli::Cli::command();
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        let path = clap_complete::generate_to(shell, &mut cmd, "notaryd", &completions_dir)
-            .expect("writing a completion script");
-        pages.push(path);
+        written.push(clap_complete::generate_to(
+            shell,
+            &mut cmd,
+            "notaryd",
+            &completions_dir,
+        )?);
     }
-    for p in pages {
+    for p in written {
         println!("{}", p.display());
     }
+    Ok(())
 }
 
 /// One page per command and subcommand (`notaryd-bundle-create.1`), as `clap_mangen`'s
 /// `generate_to` names them, with the extra sections on the top-level page only.
-fn write_pages(cmd: &clap::Command, dir: &Path, date: &str, top: bool, out: &mut Vec<PathBuf>) {
+fn write_pages(
+    cmd: &clap::Command,
+    dir: &Path,
+    date: &str,
+    top: bool,
+    out: &mut Vec<PathBuf>,
+) -> io::Result<()> {
     let mut cmd = cmd.clone();
     cmd.build();
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        write_pages(sub, dir, date, false, out);
+        write_pages(sub, dir, date, false, out)?;
     }
     let man = Man::new(cmd.clone())
         .date(date)
@@ -100,21 +108,22 @@ fn write_pages(cmd: &clap::Command, dir: &Path, date: &str, top: bool, out: &mut
     let path = dir.join(man.get_filename());
     let mut page = Vec::new();
     if top {
-        man.render_title(&mut page).unwrap();
-        man.render_name_section(&mut page).unwrap();
-        man.render_synopsis_section(&mut page).unwrap();
-        man.render_description_section(&mut page).unwrap();
-        man.render_options_section(&mut page).unwrap();
-        man.render_subcommands_section(&mut page).unwrap();
-        page.write_all(EXTRA.as_bytes()).unwrap();
-        man.render_version_section(&mut page).unwrap();
+        man.render_title(&mut page)?;
+        man.render_name_section(&mut page)?;
+        man.render_synopsis_section(&mut page)?;
+        man.render_description_section(&mut page)?;
+        man.render_options_section(&mut page)?;
+        man.render_subcommands_section(&mut page)?;
+        page.write_all(EXTRA.as_bytes())?;
+        man.render_version_section(&mut page)?;
     } else {
-        man.render(&mut page).unwrap();
+        man.render(&mut page)?;
         let parent = "notaryd";
-        write!(page, ".SH \"SEE ALSO\"\n\\fB{parent}\\fR(1)\n").unwrap();
+        write!(page, ".SH \"SEE ALSO\"\n\\fB{parent}\\fR(1)\n")?;
     }
-    fs::write(&path, page).unwrap();
+    fs::write(&path, page)?;
     out.push(path);
+    Ok(())
 }
 
 /// `SOURCE_DATE_EPOCH` as YYYY-MM-DD (reproducible builds), else no date.
@@ -123,13 +132,6 @@ fn source_date() -> String {
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
         .and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok())
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day()
-            )
-        })
+        .map(|t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
         .unwrap_or_default()
 }
