@@ -8,7 +8,13 @@
 //! machine's load touches both alike. Two series:
 //! - fresh: the proxy verifies a digest it has never seen (registry round trips included);
 //! - cached: the digest was verified beforehand (the proxy still resolves the tag, since tags
-//!   move, then answers from its cache).
+//!   move, then answers from its cache);
+//! - cached, by digest: as kubelet sends a pod spec that pins `repo@sha256:…` (no tag to
+//!   resolve, nothing to tag afterwards).
+//!
+//! With `NOTARYD_LOG=notaryd=debug NOTARYD_BENCH_LOG=FILE` the daemon's log is kept in FILE:
+//! per proxied pull the time spent verifying and in containerd, per registry request its
+//! time to headers.
 //!
 //! Prints the medians of both routes and their ratio. Targets (issue 6): ≤ 1.15 fresh,
 //! ≤ 1.05 cached. Nothing is asserted.
@@ -107,18 +113,20 @@ fn main() {
         );
         image
     };
-    print!("pushing {} signed images… ", 4 * ROUNDS);
+    print!("pushing {} signed images… ", 6 * ROUNDS);
     let fresh_proxy: Vec<_> = (0..ROUNDS).map(|i| push("fresh-proxy", i)).collect();
     let fresh_direct: Vec<_> = (0..ROUNDS).map(|i| push("fresh-direct", i)).collect();
     let cached_proxy: Vec<_> = (0..ROUNDS).map(|i| push("cached-proxy", i)).collect();
     let cached_direct: Vec<_> = (0..ROUNDS).map(|i| push("cached-direct", i)).collect();
+    let pinned_proxy: Vec<_> = (0..ROUNDS).map(|i| push("pinned-proxy", i)).collect();
+    let pinned_direct: Vec<_> = (0..ROUNDS).map(|i| push("pinned-direct", i)).collect();
     println!("done");
 
     let ctrd = TestContainerd::start(
         ContainerdOptions::new(ContainerdVersion::Containerd16).plain_http(reg.host()),
     );
     let scope_prefix = reg.host();
-    let scopes: Vec<String> = ["fresh-proxy", "cached-proxy"]
+    let scopes: Vec<String> = ["fresh-proxy", "cached-proxy", "pinned-proxy"]
         .iter()
         .map(|r| format!("{scope_prefix}/{r}"))
         .collect();
@@ -133,6 +141,9 @@ fn main() {
         },
         DaemonOptions {
             cri_containerd_socket: Some(ctrd.socket().to_owned()),
+            env: std::env::var("NOTARYD_LOG")
+                .map(|v| vec![("NOTARYD_LOG".to_owned(), v)])
+                .unwrap_or_default(),
             ..DaemonOptions::default()
         },
     );
@@ -158,7 +169,7 @@ fn main() {
         let (fp, fd) = (median(p), median(q));
 
         let mut verifier = d.client().await;
-        for image in &cached_proxy {
+        for image in cached_proxy.iter().chain(&pinned_proxy) {
             let r = verifier
                 .verify(request(&image.by_digest()))
                 .await
@@ -172,6 +183,12 @@ fn main() {
             q.push(pull(&mut direct, &cached_direct[i].by_tag()).await);
         }
         let (cp, cd) = (median(p), median(q));
+        let (mut p, mut q) = (Vec::new(), Vec::new());
+        for i in 0..ROUNDS {
+            p.push(pull(&mut proxy, &pinned_proxy[i].by_digest()).await);
+            q.push(pull(&mut direct, &pinned_direct[i].by_digest()).await);
+        }
+        let (pp, pd) = (median(p), median(q));
         println!("\nCRI PullImage of a new small image by tag ({ROUNDS} alternating runs each):");
         println!(
             "  fresh verification:  proxy {} vs containerd {}: ratio {:.3} (target ≤ 1.15)",
@@ -185,5 +202,16 @@ fn main() {
             ms(cd),
             cp.as_secs_f64() / cd.as_secs_f64()
         );
+        println!(
+            "  cached, by digest:   proxy {} vs containerd {}: ratio {:.3}",
+            ms(pp),
+            ms(pd),
+            pp.as_secs_f64() / pd.as_secs_f64()
+        );
     });
+    // With NOTARYD_LOG=notaryd=debug the daemon logs where each proxied pull's time went.
+    if let Some(keep) = std::env::var_os("NOTARYD_BENCH_LOG") {
+        std::fs::copy(&d.stderr_path, &keep).unwrap();
+        println!("daemon log copied to {}", keep.to_string_lossy());
+    }
 }

@@ -53,6 +53,7 @@ enum Sink {
 /// Where records go.
 pub struct AuditLog {
     sink: Mutex<Sink>,
+    path: Option<std::path::PathBuf>,
 }
 
 impl AuditLog {
@@ -65,7 +66,28 @@ impl AuditLog {
         };
         Ok(Self {
             sink: Mutex::new(sink),
+            path: match target {
+                AuditTarget::File(p) => Some(p.clone()),
+                _ => None,
+            },
         })
+    }
+
+    /// Opens the file again by its path, so that a log rotated away (renamed by logrotate,
+    /// then `systemctl reload notaryd`) is followed by a new file. On failure the old file
+    /// stays in use and the error is returned.
+    pub fn reopen(&self) -> std::io::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let file = open_append(path)?;
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        if let Sink::File(old) = &mut *sink {
+            // Whatever the old writer still buffers belongs to the old file.
+            let _ = old.flush();
+        }
+        *sink = Sink::File(LineWriter::new(file));
+        Ok(())
     }
 
     /// Whether records are written anywhere.

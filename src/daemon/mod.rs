@@ -257,6 +257,11 @@ async fn reload(
         states.push(t);
     }
     notify(&states);
+    // A reload is also how log rotation tells notaryd to let go of the old audit file; that
+    // does not wait for the new configuration to be valid.
+    if let Err(e) = state.reopen_audit_log() {
+        tracing::error!(error = %e, "audit log: reopening failed; still writing to the old file");
+    }
     let current = state.snapshot();
     let generation = current.generation + 1;
     let old_config = current.config.clone();

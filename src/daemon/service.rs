@@ -407,6 +407,11 @@ impl DaemonState {
         }
     }
 
+    /// Opens the audit log file again (after log rotation).
+    pub fn reopen_audit_log(&self) -> std::io::Result<()> {
+        self.audit.reopen()
+    }
+
     /// The snapshot serving now.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
@@ -540,10 +545,15 @@ fn check_request(req: v1::VerifyRequest) -> Result<Checked, Status> {
     };
     let credential = match req.auth {
         None => None,
+        // containerd's order: a username first, then an identity token.
+        Some(a) if !a.username.is_empty() => Some(Credential::Basic {
+            username: a.username,
+            password: a.password,
+        }),
         Some(a) if !a.identity_token.is_empty() => {
             Some(Credential::IdentityToken(a.identity_token))
         }
-        Some(a) if !a.username.is_empty() || !a.password.is_empty() => Some(Credential::Basic {
+        Some(a) if !a.password.is_empty() => Some(Credential::Basic {
             username: a.username,
             password: a.password,
         }),

@@ -319,6 +319,7 @@ impl RegistryClient {
                 headers.insert(AUTHORIZATION, v);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = crate::clock::monotonic();
             let response = http
                 .request(method.clone(), url)
                 .headers(headers)
@@ -326,6 +327,13 @@ impl RegistryClient {
                 .await
                 .map_err(|e| transport_error(ep, url, &e, self.options.request_timeout))?;
             let status = response.status();
+            tracing::debug!(
+                %method,
+                url,
+                status = status.as_u16(),
+                headers_ms = sent.elapsed().as_secs_f64() * 1e3,
+                "registry request"
+            );
             if status == StatusCode::UNAUTHORIZED && !reauthenticated {
                 reauthenticated = true;
                 self.learn_challenge(ep, repository, &scope, &response)?;

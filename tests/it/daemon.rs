@@ -727,6 +727,32 @@ fn audit_log_has_one_json_line_per_decision() {
 }
 
 #[test]
+fn reload_reopens_a_rotated_audit_log() {
+    let s = setup("");
+    let rt = runtime();
+    let rotated = s.daemon.audit_path.with_extension("jsonl.1");
+    rt.block_on(async {
+        let mut c = s.daemon.client().await;
+        verify(&mut c, request(&s.by_digest())).await;
+        // What logrotate does: rename, then `systemctl reload` (SIGHUP).
+        std::fs::rename(&s.daemon.audit_path, &rotated).unwrap();
+        s.daemon.signal(rustix::process::Signal::HUP);
+        wait_status(&s.daemon, Duration::from_secs(10), "reload", |st| {
+            st.reloads_succeeded >= 1
+        })
+        .await;
+        verify(&mut c, request(&s.by_digest())).await;
+    });
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert_eq!(old.lines().count(), 1, "{old}");
+    let new = s.daemon.audit();
+    assert_eq!(new.len(), 1, "{new:?}");
+    // The reload bumped the generation: a fresh decision, written to the new file.
+    assert_eq!(new[0]["outcome"], "accepted");
+    assert_eq!(new[0]["generation"], 2);
+}
+
+#[test]
 fn metrics_endpoint_counts_outcomes_and_cache() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
