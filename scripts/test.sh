@@ -33,3 +33,13 @@ cargo test --locked --quiet --test it -- --nocapture --test-threads 1 \
 # The containerd builds the containerd tests ran against (their output is captured above too).
 cargo test --locked --quiet --test it -- --nocapture containerd_harness::containerd1 \
   containerd_harness::containerd21_cri 2>&1 | grep -oE "containerd harness: [^(]*" | sort -u || true
+
+# The packages: build both, lint, install the .deb here, run its units under a real systemd,
+# remove and purge; check the .rpm (scripts/package-test.sh says what exactly). It installs
+# the notaryd package on this machine for the duration: NOTARYD_SKIP_PACKAGE_TESTS=1 skips it
+# (CI never sets it).
+if [ "${NOTARYD_SKIP_PACKAGE_TESTS:-}" = 1 ]; then
+  echo "test.sh: WARNING: NOTARYD_SKIP_PACKAGE_TESTS=1: the package tests did not run"
+else
+  scripts/package-test.sh
+fi
