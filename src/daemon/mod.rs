@@ -49,6 +49,9 @@ pub enum DaemonError {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// The sockets systemd passed do not fit the configuration.
+    #[error("sockets from systemd: {0}")]
+    Sockets(String),
     /// The gRPC server failed.
     #[error("gRPC server: {0}")]
     Server(String),
@@ -79,10 +82,9 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
     let metrics = Arc::new(Metrics::new());
     let state = Arc::new(DaemonState::new(snapshot, Arc::clone(&metrics), audit));
 
-    let mut fds = listenfd::ListenFd::from_env();
+    let mut passed = sockets_from_systemd()?;
     let (listener, inherited) = open_listener(
-        &mut fds,
-        0,
+        &mut passed,
         "verifier",
         &config.socket,
         config.socket_mode,
@@ -93,8 +95,7 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
         Some(c) => Some((
             c,
             open_listener(
-                &mut fds,
-                1,
+                &mut passed,
                 "CRI proxy",
                 &c.socket,
                 c.socket_mode,
@@ -102,6 +103,18 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
             )?,
         )),
     };
+    if !passed.is_empty() {
+        // A socket nobody serves would take connections and never answer them.
+        let paths: Vec<String> = passed
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        return Err(DaemonError::Sockets(format!(
+            "systemd passed socket(s) {} (LISTEN_FDS) that match no configured socket \
+             ([server] socket, [cri] socket): configure them or remove them from notaryd.socket",
+            paths.join(", ")
+        )));
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
     if let Some(addr) = config.metrics_listen {
@@ -358,26 +371,63 @@ fn notify(states: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-/// A listening socket: the `index`-th socket systemd passed (`LISTEN_FDS` for this process:
-/// 0 the verifier, 1 the CRI proxy), else a new one at `path` with `mode` and `group`. The
-/// second value says whether it was inherited (then it is not ours to remove).
+/// The unix sockets systemd passed (`LISTEN_FDS` for this process), each with its path.
+/// They are matched to the configured sockets by path, not by position, so that a socket
+/// unit listing them in another order, or one more than is configured, is not served wrongly.
+fn sockets_from_systemd() -> Result<Vec<(PathBuf, std::os::unix::net::UnixListener)>, DaemonError> {
+    let mut fds = listenfd::ListenFd::from_env();
+    let mut passed = Vec::new();
+    for index in 0..fds.len() {
+        let what = format!("socket #{index} passed by systemd (LISTEN_FDS)");
+        let listener = fds
+            .take_unix_listener(index)
+            .map_err(io(format!(
+                "{what}: notaryd takes only ListenStream= unix sockets"
+            )))?
+            .ok_or_else(|| DaemonError::Sockets(format!("{what}: already taken")))?;
+        let path = listener
+            .local_addr()
+            .map_err(io(what.clone()))?
+            .as_pathname()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| {
+                DaemonError::Sockets(format!("{what} has no path (abstract or unnamed)"))
+            })?;
+        passed.push((path, listener));
+    }
+    Ok(passed)
+}
+
+/// Whether two socket paths name the same place (their directories resolved, so that
+/// `/var/run/...` and `/run/...` agree).
+fn same_socket_path(a: &Path, b: &Path) -> bool {
+    fn resolved(p: &Path) -> PathBuf {
+        match (p.parent(), p.file_name()) {
+            (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+                .map(|d| d.join(name))
+                .unwrap_or_else(|_| p.to_path_buf()),
+            _ => p.to_path_buf(),
+        }
+    }
+    a == b || resolved(a) == resolved(b)
+}
+
+/// A listening socket at `path`: the one systemd passed for that path, else a new one with
+/// `mode` and `group`. The second value says whether it was inherited (then it is not ours
+/// to remove).
 fn open_listener(
-    fds: &mut listenfd::ListenFd,
-    index: usize,
+    passed: &mut Vec<(PathBuf, std::os::unix::net::UnixListener)>,
     what: &str,
     path: &Path,
     mode: u32,
     group: Option<&str>,
 ) -> Result<(UnixListener, bool), DaemonError> {
-    if index < fds.len()
-        && let Some(std_listener) = fds
-            .take_unix_listener(index)
-            .map_err(io(format!("{what} socket from systemd (LISTEN_FDS)")))?
-    {
+    if let Some(i) = passed.iter().position(|(p, _)| same_socket_path(p, path)) {
+        let (_, std_listener) = passed.remove(i);
         std_listener
             .set_nonblocking(true)
             .map_err(io(format!("{what} socket from systemd")))?;
-        tracing::info!("{what}: serving on the socket passed by systemd");
+        tracing::info!(socket = %path.display(), "{what}: serving on the socket passed by systemd");
         return Ok((
             UnixListener::from_std(std_listener)
                 .map_err(io(format!("{what} socket from systemd")))?,

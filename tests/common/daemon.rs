@@ -93,6 +93,10 @@ pub struct DaemonOptions {
     pub env: Vec<(String, String)>,
     /// Run through `systemd-socket-activate` on the socket path (socket activation).
     pub socket_activated: bool,
+    /// With `socket_activated`: the sockets passed, in this order (`{socket}` and `{cri}`
+    /// stand for the daemon's two; other entries are paths in its directory). Default: the
+    /// verifier socket only.
+    pub activated_sockets: Vec<String>,
     /// Wait for Health SERVING.
     pub wait: bool,
     /// Serve the CRI proxy (at `<dir>/run/cri.sock`) in front of this containerd socket.
@@ -120,6 +124,7 @@ impl Default for DaemonOptions {
             extra_toml: String::new(),
             env: Vec::new(),
             socket_activated: false,
+            activated_sockets: Vec::new(),
             wait: true,
             cri_containerd_socket: None,
             cri: String::new(),
@@ -187,7 +192,18 @@ impl TestDaemon {
         let mut cmd = if options.socket_activated {
             std::fs::create_dir_all(self.socket.parent().unwrap()).unwrap();
             let mut c = Command::new("systemd-socket-activate");
-            c.arg("-l").arg(&self.socket).arg(bin);
+            if options.activated_sockets.is_empty() {
+                c.arg("-l").arg(&self.socket);
+            }
+            for name in &options.activated_sockets {
+                let path = match name.as_str() {
+                    "{socket}" => self.socket.clone(),
+                    "{cri}" => self.cri_socket.clone(),
+                    other => self.dir.path().join(other),
+                };
+                c.arg("-l").arg(path);
+            }
+            c.arg(bin);
             c
         } else {
             Command::new(bin)

@@ -974,6 +974,51 @@ fn systemd_notifications_and_socket_activation() {
 }
 
 #[test]
+fn sockets_from_systemd_are_matched_by_path() {
+    // The CRI proxy socket listed first: each socket still serves what its path says.
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let chain = Chain::new(KeyKind::P256);
+    let scope = format!("{}/{REPO}", reg.host());
+    let start = |sockets: &[&str]| {
+        TestDaemon::start(
+            |dir| write_notation_config(dir, &chain, &[&scope], "strict"),
+            DaemonOptions {
+                socket_activated: true,
+                activated_sockets: sockets.iter().map(|s| s.to_string()).collect(),
+                // No containerd behind it: only where each socket is served matters here.
+                cri_containerd_socket: Some("/nonexistent/containerd.sock".into()),
+                ..DaemonOptions::default()
+            },
+        )
+    };
+    let mut d = start(&["{cri}", "{socket}"]);
+    d.wait_serving();
+    let log = d.log();
+    assert!(
+        log.contains("verifier: serving on the socket passed by systemd")
+            && log.contains(&format!("socket={}", d.socket.display()))
+            && log.contains(&format!("socket={}", d.cri_socket.display())),
+        "{log}"
+    );
+
+    // A socket that matches no configured one is refused, by name, at start.
+    let mut d = start(&["{socket}", "{cri}", "run/stray.sock"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d.socket.exists() {
+        assert!(Instant::now() < deadline, "{}", d.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The first connection starts the daemon.
+    let _first = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(2), "{}", d.log());
+    let log = d.log();
+    assert!(
+        log.contains("stray.sock") && log.contains("match no configured socket"),
+        "{log}"
+    );
+}
+
+#[test]
 fn one_clients_flood_does_not_starve_another_client() {
     // Registry A is reached through a mirror that accepts connections and never answers, so
     // each verification against it holds its slot for the request timeout (10 s).
