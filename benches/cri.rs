@@ -40,7 +40,7 @@ use common::containerd::{
 use common::daemon::{DaemonOptions, TestDaemon, request, write_notation_config};
 use common::jws::{Jws, payload_for};
 use common::layout::SignatureForm;
-use common::pki::{CertSpec, Chain, KeyKind, TestCert, TestKey};
+use common::pki::{Chain, KeyKind};
 use common::registry::{RegistryOptions, TestRegistry};
 use notaryd::api::cri;
 use notaryd::api::cri::image_service_client::ImageServiceClient;
@@ -78,21 +78,7 @@ fn main() {
         return;
     }
     let reg = TestRegistry::start(RegistryOptions::anonymous());
-    let kind = KeyKind::Rsa3072;
-    let root = TestCert::self_signed(CertSpec::ca("bench root", Some(1)), TestKey::generate(kind));
-    let intermediate = root.issue(
-        CertSpec::ca("bench intermediate", Some(0)),
-        TestKey::generate(kind),
-    );
-    let leaf = intermediate.issue(
-        CertSpec::code_signing("bench signer"),
-        TestKey::generate(kind),
-    );
-    let chain = Chain {
-        root,
-        intermediate,
-        leaf,
-    };
+    let chain = Chain::fresh(KeyKind::Rsa3072, "bench");
     let layer = vec![b'x'; 10 * 1024];
     let push = |repo: &str, i: usize| -> PushedImage {
         let content = [layer.as_slice(), format!("{repo} {i}").as_bytes()].concat();

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use common::jws::{Jws, payload_for};
 use common::layout::SignatureForm;
-use common::pki::{CertSpec, Chain, KeyKind, TestCert, TestKey};
+use common::pki::{Chain, KeyKind};
 use common::registry::{RegistryOptions, TestRegistry};
 
 const REPO: &str = "bench/app";
@@ -34,21 +34,7 @@ fn main() {
         return;
     }
     let reg = TestRegistry::start(RegistryOptions::anonymous());
-    let kind = KeyKind::Rsa3072;
-    let root = TestCert::self_signed(CertSpec::ca("bench root", Some(1)), TestKey::generate(kind));
-    let intermediate = root.issue(
-        CertSpec::ca("bench intermediate", Some(0)),
-        TestKey::generate(kind),
-    );
-    let leaf = intermediate.issue(
-        CertSpec::code_signing("bench signer"),
-        TestKey::generate(kind),
-    );
-    let chain = Chain {
-        root,
-        intermediate,
-        leaf,
-    };
+    let chain = Chain::fresh(KeyKind::Rsa3072, "bench");
     let image = reg.image(REPO, "v1", b"benchmark layer");
     let jws = Jws::new(
         &chain,

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use common::cose::{CoseSign1, Sig};
 use common::jws::{Jws, payload_for};
-use common::pki::{CertSpec, Chain, KeyKind, TestCert, TestKey};
+use common::pki::{Chain, KeyKind};
 use notaryd::verify::descriptor::{Descriptor, Digest};
 use notaryd::verify::limits::Limits;
 use notaryd::verify::policy::TrustPolicyDocument;
@@ -55,20 +55,7 @@ fn median(budget: Duration, mut f: impl FnMut()) -> Duration {
 }
 
 fn chain_of(kind: KeyKind) -> Chain {
-    let root = TestCert::self_signed(CertSpec::ca("bench root", Some(1)), TestKey::generate(kind));
-    let intermediate = root.issue(
-        CertSpec::ca("bench intermediate", Some(0)),
-        TestKey::generate(kind),
-    );
-    let leaf = intermediate.issue(
-        CertSpec::code_signing("bench signer"),
-        TestKey::generate(kind),
-    );
-    Chain {
-        root,
-        intermediate,
-        leaf,
-    }
+    Chain::fresh(kind, "bench")
 }
 
 /// (to-be-signed bytes, signature, issuer key bits) of each certificate check in the chain.

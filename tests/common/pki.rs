@@ -498,6 +498,28 @@ impl Chain {
         Self::with_leaf(kind, CertSpec::code_signing("notaryd test signer"))
     }
 
+    /// A chain with new keys of `kind` for all three certificates (benchmarks: every
+    /// signature check costs what `kind` costs), named `<prefix> root|intermediate|signer`.
+    pub fn fresh(kind: KeyKind, prefix: &str) -> Self {
+        let root = TestCert::self_signed(
+            CertSpec::ca(&format!("{prefix} root"), Some(1)),
+            TestKey::generate(kind),
+        );
+        let intermediate = root.issue(
+            CertSpec::ca(&format!("{prefix} intermediate"), Some(0)),
+            TestKey::generate(kind),
+        );
+        let leaf = intermediate.issue(
+            CertSpec::code_signing(&format!("{prefix} signer")),
+            TestKey::generate(kind),
+        );
+        Self {
+            root,
+            intermediate,
+            leaf,
+        }
+    }
+
     /// The standard chain with a custom leaf profile.
     pub fn with_leaf(kind: KeyKind, leaf: CertSpec) -> Self {
         let root = TestCert::self_signed(

@@ -553,16 +553,20 @@ fn doctor_flags_each_bypass() {
     let config = d.config.to_str().unwrap().to_owned();
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     let endpoint = format!("unix://{}", d.cri_socket.display());
+    // doctor against the 2.1 containerd with its configuration read from `path`.
+    let doctor21 = |path: &Path| {
+        doctor(&[
+            "--config",
+            &config,
+            "--containerd-config",
+            &s(path),
+            "--containerd-socket",
+            &s(ctrd21.socket()),
+        ])
+    };
 
     // 2.1 with the verifier installed: live through the bindir route alone.
-    let (code, out) = doctor(&[
-        "--config",
-        &config,
-        "--containerd-config",
-        &s(ctrd21.config_path()),
-        "--containerd-socket",
-        &s(ctrd21.socket()),
-    ]);
+    let (code, out) = doctor21(ctrd21.config_path());
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("ENFORCEMENT LIVE"), "{out}");
     assert!(
@@ -586,14 +590,7 @@ fn doctor_flags_each_bypass() {
         let variant = set_cri_images_key(&base, setting);
         let path = dir.path().join("variant.toml");
         std::fs::write(&path, variant).unwrap();
-        let (code, out) = doctor(&[
-            "--config",
-            &config,
-            "--containerd-config",
-            &s(&path),
-            "--containerd-socket",
-            &s(ctrd21.socket()),
-        ]);
+        let (code, out) = doctor21(&path);
         assert_eq!(code, 1, "{setting}: {out}");
         assert!(
             out.contains("BYPASS") && out.contains(key),
@@ -605,27 +602,13 @@ fn doctor_flags_each_bypass() {
     );
     let path = dir.path().join("mirrors.toml");
     std::fs::write(&path, mirrors).unwrap();
-    let (code, out) = doctor(&[
-        "--config",
-        &config,
-        "--containerd-config",
-        &s(&path),
-        "--containerd-socket",
-        &s(ctrd21.socket()),
-    ]);
+    let (code, out) = doctor21(&path);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("registry.mirrors"), "{out}");
     let empty = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty-bindir.toml");
     std::fs::write(&path, base.replace(&s(bin_dir.path()), &s(empty.path()))).unwrap();
-    let (code, out) = doctor(&[
-        "--config",
-        &config,
-        "--containerd-config",
-        &s(&path),
-        "--containerd-socket",
-        &s(ctrd21.socket()),
-    ]);
+    let (code, out) = doctor21(&path);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("holds no executable"), "{out}");
 

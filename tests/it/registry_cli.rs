@@ -276,8 +276,13 @@ fn bad_reference_is_bad_usage() {
 
 /// A hosts directory for `reg` with `body` as its hosts.toml.
 fn hosts_dir(reg: &TestRegistry, body: &str) -> tempfile::TempDir {
+    hosts_dir_for(&reg.host(), body)
+}
+
+/// A hosts directory with `body` as the hosts.toml of `host`.
+fn hosts_dir_for(host: &str, body: &str) -> tempfile::TempDir {
     let hosts = tempfile::tempdir().unwrap();
-    let dir = hosts.path().join(reg.host());
+    let dir = hosts.path().join(host);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("hosts.toml"), body).unwrap();
     hosts
@@ -404,14 +409,10 @@ fn dial_timeout_from_hosts_toml_bounds_the_connect() {
     let chain = Chain::new(KeyKind::P256);
     let cfg = tempfile::tempdir().unwrap();
     notation_config(cfg.path(), &chain, &format!("{host}/{REPO}"));
-    let hosts = tempfile::tempdir().unwrap();
-    let dir = hosts.path().join(&host);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("hosts.toml"),
-        format!("server = \"http://{host}\"\ndial_timeout = \"700ms\"\n"),
-    )
-    .unwrap();
+    let hosts = hosts_dir_for(
+        &host,
+        &format!("server = \"http://{host}\"\ndial_timeout = \"700ms\"\n"),
+    );
     let reference = format!("{host}/{REPO}:v1");
     // The command-wide connect timeout is far longer: only the host's dial_timeout can end
     // the attempt with the message below.
