@@ -8,9 +8,10 @@
 # exposure, removes and purges the package and checks that nothing is left, then
 # checks the .rpm's file list, config files and scriptlets.
 #
-# It refuses to run where /etc/notaryd exists but the notaryd package is not installed (an
-# operator's configuration is never touched); a notaryd package already installed is purged
-# first. The package is purged on exit whatever happens.
+# It refuses to run where /etc/notaryd exists or a notaryd package is installed (an
+# operator's configuration and revocation bundles are never touched), unless
+# NOTARYD_PACKAGE_TEST_PURGE=1 says that an installed notaryd package may be purged first.
+# The package it installs is purged on exit whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # lintian, rpm (to inspect the .rpm), systemd (systemd-analyze; systemd-sysusers for the
@@ -32,20 +33,29 @@ check() { # description command...
 installed() { dpkg-query -W -f='${db:Status-Abbrev}' notaryd 2>/dev/null | grep -q '^[ir][ic]'; }
 
 if installed; then
+  if [ "${NOTARYD_PACKAGE_TEST_PURGE:-}" != 1 ]; then
+    echo "package-test: a notaryd package is installed; purging it would delete its" \
+      "configuration and revocation bundles. NOTARYD_PACKAGE_TEST_PURGE=1 allows it." >&2
+    exit 1
+  fi
   echo "package-test: purging the notaryd package already installed"
   dpkg --purge notaryd >/dev/null
 elif [ -e /etc/notaryd ]; then
   echo "package-test: /etc/notaryd exists and is not the notaryd package's: not touching it" >&2
   exit 1
 fi
-cleanup() { if installed; then dpkg --purge notaryd >/dev/null 2>&1 || true; fi; }
+build_log=$(mktemp)
+cleanup() {
+  if installed; then dpkg --purge notaryd >/dev/null 2>&1 || true; fi
+  rm -f "$build_log"
+}
 trap cleanup EXIT
 
 t0=$SECONDS
-scripts/package.sh | tee /tmp/notaryd-package.log
+scripts/package.sh | tee "$build_log"
 build_seconds=$((SECONDS - t0))
-deb=$(sed -n 's/^package: \(.*\.deb\) (.*/\1/p' /tmp/notaryd-package.log)
-rpm=$(sed -n 's/^package: \(.*\.rpm\) (.*/\1/p' /tmp/notaryd-package.log)
+deb=$(sed -n 's/^package: \(.*\.deb\) (.*/\1/p' "$build_log")
+rpm=$(sed -n 's/^package: \(.*\.rpm\) (.*/\1/p' "$build_log")
 [ -f "$deb" ] && [ -f "$rpm" ] || { echo "package-test: packages not found" >&2; exit 1; }
 
 # --- lintian ---------------------------------------------------------------------------------
@@ -69,7 +79,8 @@ done
 for f in /etc/notaryd/config.toml /etc/notaryd/trustpolicy.json \
   /etc/notaryd/truststore/x509/ca/unconfigured/placeholder-no-private-key.crt \
   /usr/lib/systemd/system/notaryd.service /usr/lib/systemd/system/notaryd.socket \
-  /usr/lib/sysusers.d/notaryd.conf \
+  /usr/lib/systemd/system/notaryd-cri.socket /usr/lib/sysusers.d/notaryd.conf \
+  /usr/share/doc/notaryd/examples/notaryd.service-cri.conf \
   /usr/share/bash-completion/completions/notaryd /usr/share/zsh/vendor-completions/_notaryd \
   /usr/share/fish/vendor_completions.d/notaryd.fish \
   /usr/share/doc/notaryd/README.md /usr/share/doc/notaryd/containerd.md \
@@ -132,7 +143,8 @@ check "the hardened units work under systemd (scripts/systemd-sandbox-test.sh)" 
 
 # --- systemd units ---------------------------------------------------------------------------
 check "systemd-analyze verify" systemd-analyze verify \
-  /usr/lib/systemd/system/notaryd.service /usr/lib/systemd/system/notaryd.socket
+  /usr/lib/systemd/system/notaryd.service /usr/lib/systemd/system/notaryd.socket \
+  /usr/lib/systemd/system/notaryd-cri.socket
 exposure=$(systemd-analyze security --offline=true /usr/lib/systemd/system/notaryd.service 2>/dev/null |
   sed -n 's/.*Overall exposure level for notaryd.service: \([0-9.]*\).*/\1/p')
 echo "package-test: systemd-analyze security notaryd.service: exposure $exposure"
@@ -152,6 +164,7 @@ check "dpkg -P" dpkg -P notaryd >/dev/null
 left=""
 for p in /etc/notaryd /var/lib/notaryd /var/log/notaryd /run/notaryd /usr/libexec/notaryd \
   /usr/lib/systemd/system/notaryd.service /usr/lib/systemd/system/notaryd.socket \
+  /usr/lib/systemd/system/notaryd-cri.socket \
   /usr/lib/sysusers.d/notaryd.conf /usr/share/doc/notaryd /usr/share/man/man1/notaryd.1.gz \
   /usr/share/bash-completion/completions/notaryd /var/lib/systemd/deb-systemd-helper-enabled/notaryd.service.dsh-also; do
   [ ! -e "$p" ] || left="$left $p"
@@ -166,6 +179,7 @@ for f in /usr/bin/notaryd /usr/libexec/notaryd/notaryd-containerd-verifier \
   /etc/notaryd/config.toml /etc/notaryd/trustpolicy.json \
   /etc/notaryd/truststore/x509/ca/unconfigured/placeholder-no-private-key.crt \
   /usr/lib/systemd/system/notaryd.service /usr/lib/systemd/system/notaryd.socket \
+  /usr/lib/systemd/system/notaryd-cri.socket \
   /usr/lib/sysusers.d/notaryd.conf /usr/share/man/man1/notaryd.1.gz \
   /usr/share/man/man1/notaryd-serve.1.gz /usr/share/bash-completion/completions/notaryd \
   /usr/share/zsh/site-functions/_notaryd /usr/share/fish/vendor_completions.d/notaryd.fish \
@@ -183,11 +197,12 @@ scripts=$(rpm -qp --scripts "$rpm" 2>/dev/null)
 check "rpm %pre creates the group" grep -q 'groupadd -r notaryd' <<<"$scripts"
 post=$(rpm -qp --qf '%{POSTIN}' "$rpm" 2>/dev/null)
 check "rpm %post applies presets" \
-  grep -q 'systemctl --no-reload preset notaryd.service notaryd.socket' <<<"$post"
+  grep -q 'systemctl --no-reload preset notaryd.service notaryd.socket notaryd-cri.socket' <<<"$post"
 # The presets are the only way %post may enable anything, and it starts nothing.
 check "rpm %post neither enables nor starts a unit itself" \
   bash -c '! grep -qE "systemctl .*(enable|start)" <<<"$1"' _ "$post"
-check "rpm %preun disables on erase" grep -q 'disable --now notaryd.service notaryd.socket' <<<"$scripts"
+check "rpm %preun disables on erase" \
+  grep -q 'disable --now notaryd.service notaryd.socket notaryd-cri.socket' <<<"$scripts"
 check "rpm %postun restarts on upgrade" grep -q 'try-restart notaryd.service' <<<"$scripts"
 
 deb_size=$(stat -c %s "$deb")

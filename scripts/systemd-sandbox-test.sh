@@ -10,9 +10,10 @@
 # This machine's PID 1 is not systemd, so a systemd is booted in new PID, mount, cgroup, UTS
 # and IPC namespaces (the network is shared: the registry listens on 127.0.0.1). It boots a
 # target of its own that pulls in nothing of the host's boot: no tmpfiles (which would empty
-# the host's /tmp), sysctl, sysusers, timers or units of other packages. /run and
-# /var/log/journal are private tmpfs mounts; the test's /etc/notaryd is bind-mounted over the
-# installed one inside the namespace only. Everything started dies with the namespace.
+# the host's /tmp), sysctl, sysusers, timers or units of other packages. /run, /tmp and
+# /var/log are private tmpfs mounts and /proc/sys is read-only (systemd raises kernel limits
+# at boot); the test's /etc/notaryd is bind-mounted over the installed one inside the
+# namespace only. Everything started dies with the namespace.
 #
 # Called by scripts/package-test.sh with the notaryd package installed; prints
 # "systemd-sandbox: N passed, N failed" and exits non-zero on any failure.
@@ -49,9 +50,9 @@ launcher_pid=""
 
 NS() { nsenter -t "$sd_pid" -m -p -C -u -i "$@"; }
 cleanup() {
-  # Stopping the units first lets systemd remove PrivateTmp's directories in the host's /tmp.
+  # Stop the units first, so that systemd ends them cleanly before it is killed.
   if [ -n "$sd_pid" ] && kill -0 "$sd_pid" 2>/dev/null; then
-    NS systemctl stop notaryd.service notaryd.socket >/dev/null 2>&1 || true
+    NS systemctl stop notaryd.service notaryd.socket notaryd-cri.socket >/dev/null 2>&1 || true
     kill -KILL "$sd_pid" 2>/dev/null || true
   fi
   if [ -n "$launcher_pid" ]; then wait "$launcher_pid" 2>/dev/null || true; fi
@@ -113,22 +114,31 @@ cat >"$work/boot.sh" <<EOF
 set -e
 mount --make-rprivate /
 mount -t proc proc /proc
+# systemd as PID 1 raises fs.nr_open, fs.file-max and net.unix.max_dgram_qlen at boot: a
+# read-only /proc/sys keeps the host's values.
+mount --bind /proc/sys /proc/sys
+mount -o remount,bind,ro /proc/sys
 mount -t tmpfs -o mode=755 tmpfs /run
-mount -t tmpfs -o mode=755 tmpfs /var/log/journal 2>/dev/null || true
+# Private /tmp (PrivateTmp= directories) and /var/log (journal, LogsDirectory=): nothing of
+# the test lands in the host's.
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=755 tmpfs /var/log
 mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount --bind "$etc" /etc/notaryd
-mkdir -p /run/systemd/system/notaryd.socket.d /run/systemd/system/notaryd.service.d
+mkdir -p /run/systemd/system/notaryd.socket.d /run/systemd/system/notaryd-cri.socket.d \
+  /run/systemd/system/notaryd.service.d
 # The test's default target: journald and nothing else of the host's boot.
 printf '[Unit]\nDescription=notaryd sandbox test\nDefaultDependencies=no\nWants=systemd-journald.socket\n' \
   >/run/systemd/system/notaryd-sandbox-test.target
 # The units keep every setting but their default dependencies on sysinit.target and
 # basic.target, which would start the host's boot.
-for u in notaryd.socket notaryd.service; do
+for u in notaryd.socket notaryd-cri.socket notaryd.service; do
   printf '[Unit]\nDefaultDependencies=no\n' >/run/systemd/system/\$u.d/no-boot.conf
 done
-# Socket activation of the CRI proxy socket, as the packaged example drop-in does it.
-cp "$repo/packaging/examples/notaryd.socket-cri.conf" /run/systemd/system/notaryd.socket.d/cri.conf
+# Socket activation of the CRI proxy socket (notaryd-cri.socket), as the packaged example
+# drop-in hands it to notaryd.service.
+cp "$repo/packaging/examples/notaryd.service-cri.conf" /run/systemd/system/notaryd.service.d/cri.conf
 exec env container=notaryd-sandbox-test /lib/systemd/systemd --system \
   --unit=notaryd-sandbox-test.target --log-target=console --show-status=no
 EOF
@@ -163,14 +173,14 @@ done
 python3 scripts/push-oci-layout.py examples/hello/layout "http://$registry" notaryd/hello >/dev/null
 
 # --- the units ------------------------------------------------------------------------------
-check "notaryd.socket starts" NS systemctl start notaryd.socket
+check "notaryd.socket and notaryd-cri.socket start" NS systemctl start notaryd.socket notaryd-cri.socket
 mode_is() { # mode:owner:group path
   local got
   got=$(NS stat -c '%a:%U:%G' "$2" 2>/dev/null || echo missing)
   [ "$got" = "$1" ] || { echo "  $2: $got, expected $1" >&2; return 1; }
 }
 check "verifier socket 0660 root:notaryd" mode_is 660:root:notaryd /run/notaryd/notaryd.sock
-check "CRI proxy socket 0660 root:notaryd" mode_is 660:root:notaryd /run/notaryd/cri.sock
+check "CRI proxy socket 0600 root:root" mode_is 600:root:root /run/notaryd/cri.sock
 check "notaryd.service is not running before the first connection" \
   sh -c '! nsenter -t "$0" -m -p -C -u -i systemctl is-active --quiet notaryd.service' "$sd_pid"
 
@@ -188,10 +198,19 @@ check "the verifier socket came from systemd" \
 check "the CRI proxy socket came from systemd" \
   grep -q "CRI proxy: serving on the socket passed by systemd" <<<"$journal"
 check "ExecStartPre ran notaryd config check" grep -q "^configuration OK" <<<"$journal"
-# ctr speaks containerd's API, which the proxy passes through untouched: an answer from
-# containerd means the capability-less daemon connected to its root:root 0660 socket.
-check "the CRI proxy reaches containerd's socket" \
-  sh -c 'nsenter -t "$0" -m -p -C -u -i timeout 30 ctr --address /run/notaryd/cri.sock version | grep -q "^Server:"' "$sd_pid"
+# A CRI ImageFsInfo through the proxy (gRPC over HTTP/2 with curl: an empty request frame)
+# answered by containerd means the capability-less daemon reached its root:root 0660 socket.
+printf '\0\0\0\0\0' >"$work/empty-grpc-frame"
+cri_call() { # method: prints the response headers and trailers
+  NS timeout 30 curl -sS --http2-prior-knowledge --unix-socket /run/notaryd/cri.sock \
+    -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @"$work/empty-grpc-frame" \
+    -o /dev/null -D - "http://localhost/$1"
+}
+check "the CRI proxy reaches containerd's socket (ImageFsInfo)" \
+  grep -q '^grpc-status: 0' <<<"$(cri_call runtime.v1.ImageService/ImageFsInfo)"
+# containerd's own API is on the same socket behind the proxy; the proxy must not pass it on.
+check "the CRI proxy refuses containerd's API (Unimplemented)" \
+  grep -q '^grpc-status: 12' <<<"$(cri_call containerd.services.version.v1.Version/Version)"
 check "the audit log is written in LogsDirectory" \
   NS grep -q '"outcome":"accepted"' /var/log/notaryd/audit.jsonl
 check "systemctl reload (config check, then SIGHUP)" NS systemctl reload notaryd.service

@@ -8,5 +8,5 @@ for d in /etc/notaryd/truststore/x509/ca \
     [ -d "$d" ] || install -d -m 0755 "$d"
 done
 if [ "$1" -eq 1 ] && command -v systemctl >/dev/null 2>&1; then
-    systemctl --no-reload preset notaryd.service notaryd.socket >/dev/null 2>&1 || :
+    systemctl --no-reload preset notaryd.service notaryd.socket notaryd-cri.socket >/dev/null 2>&1 || :
 fi

@@ -34,8 +34,16 @@ use crate::api::v1::verifier_server::Verifier as _;
 use crate::daemon::service::VerifierService;
 use crate::reference::Reference;
 
-/// The method intercepted.
-pub const PULL_IMAGE_PATH: &str = "/runtime.v1.ImageService/PullImage";
+/// The services forwarded: kubelet's image service, in both CRI versions containerd 1.6 and
+/// 1.7 serve. Nothing else is: the socket behind is containerd's own, whose other services
+/// (containerd's API, the CRI runtime service) would give a caller root's power over the node.
+pub const IMAGE_SERVICES: [&str; 2] = [
+    "/runtime.v1.ImageService/",
+    "/runtime.v1alpha2.ImageService/",
+];
+/// The method verified before it is forwarded (in each of [`IMAGE_SERVICES`]; the messages
+/// of both versions are the same on the wire).
+pub const PULL_IMAGE_METHOD: &str = "PullImage";
 /// The label containerd's CRI puts on the images it manages.
 pub const CRI_MANAGED_LABEL: &str = "io.cri-containerd.image";
 
@@ -163,7 +171,20 @@ impl CriProxy {
     }
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<ProxyBody> {
-        if req.uri().path() == PULL_IMAGE_PATH {
+        let path = req.uri().path();
+        let Some(method) = IMAGE_SERVICES
+            .iter()
+            .find_map(|service| path.strip_prefix(service))
+        else {
+            return grpc_error(
+                Code::Unimplemented,
+                &format!(
+                    "notaryd CRI proxy: {path} is not forwarded: this socket serves only the CRI \
+                     ImageService"
+                ),
+            );
+        };
+        if method == PULL_IMAGE_METHOD {
             self.pull(req).await
         } else {
             let (parts, body) = req.into_parts();
@@ -453,20 +474,25 @@ impl CriProxy {
             .await;
         match created {
             Ok(_) => Ok(()),
-            Err(s) if s.code() == Code::AlreadyExists => images
-                .update(in_namespace(
-                    ns,
-                    UpdateImageRequest {
-                        image: Some(image),
-                        update_mask: Some(prost_types::FieldMask {
-                            paths: vec!["target".into(), "labels".into()],
-                        }),
-                        source_date_epoch: None,
-                    },
-                ))
-                .await
-                .map(|_| ())
-                .map_err(|s| format!("updating {tagged}: {}", s.message())),
+            Err(s) if s.code() == Code::AlreadyExists => {
+                // The target, and only the labels set here: the record may carry others that
+                // must stay (CRI's `io.cri-containerd.pinned` keeps kubelet from collecting
+                // the image).
+                let mut paths = vec!["target".to_owned()];
+                paths.extend(image.labels.keys().map(|k| format!("labels.{k}")));
+                images
+                    .update(in_namespace(
+                        ns,
+                        UpdateImageRequest {
+                            image: Some(image),
+                            update_mask: Some(prost_types::FieldMask { paths }),
+                            source_date_epoch: None,
+                        },
+                    ))
+                    .await
+                    .map(|_| ())
+                    .map_err(|s| format!("updating {tagged}: {}", s.message()))
+            }
             Err(s) => Err(format!("creating {tagged}: {}", s.message())),
         }
     }

@@ -83,6 +83,24 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
     let state = Arc::new(DaemonState::new(snapshot, Arc::clone(&metrics), audit));
 
     let mut passed = sockets_from_systemd()?;
+    // A socket nobody serves would take connections and never answer them. Checked before
+    // anything is bound, so that a refused start leaves no socket file behind.
+    let stray: Vec<String> = passed
+        .iter()
+        .filter(|(p, _)| {
+            !std::iter::once(&config.socket)
+                .chain(config.cri.as_ref().map(|c| &c.socket))
+                .any(|configured| same_socket_path(p, configured))
+        })
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    if !stray.is_empty() {
+        return Err(DaemonError::Sockets(format!(
+            "systemd passed socket(s) {} (LISTEN_FDS) that match no configured socket \
+             ([server] socket, [cri] socket): configure them or remove them from the socket units",
+            stray.join(", ")
+        )));
+    }
     let (listener, inherited) = open_listener(
         &mut passed,
         "verifier",
@@ -103,18 +121,6 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
             )?,
         )),
     };
-    if !passed.is_empty() {
-        // A socket nobody serves would take connections and never answer them.
-        let paths: Vec<String> = passed
-            .iter()
-            .map(|(p, _)| p.display().to_string())
-            .collect();
-        return Err(DaemonError::Sockets(format!(
-            "systemd passed socket(s) {} (LISTEN_FDS) that match no configured socket \
-             ([server] socket, [cri] socket): configure them or remove them from notaryd.socket",
-            paths.join(", ")
-        )));
-    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
     if let Some(addr) = config.metrics_listen {

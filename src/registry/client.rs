@@ -170,15 +170,24 @@ pub struct RegistryClient {
     /// Shared with the clients made by [`RegistryClient::with_credentials`]: connections are
     /// pooled per host whoever asks.
     http: Arc<Mutex<HashMap<String, reqwest::Client>>>,
-    /// Hosts seen answering that they have no referrers API, and when: for
-    /// [`NO_REFERRERS_API_MEMORY`] the API is not asked again there (shared like `http`).
+    /// Repositories (per endpoint) seen answering that they have no referrers API, and when:
+    /// for [`NO_REFERRERS_API_MEMORY`] the API is not asked again there (shared like `http`).
+    /// Per repository, not per host: some registries (Harbor, Artifactory) answer differently
+    /// per project or repository.
     no_referrers_api: Arc<Mutex<HashMap<String, std::time::Instant>>>,
     auth: AuthCache,
     requests: AtomicUsize,
 }
 
-/// How long a host that answered "no referrers API" is not asked again (the referrers tag
-/// schema is used directly). A registry upgraded to the API meanwhile is asked again after
+/// Repositories remembered without a referrers API, at most (the memory is emptied when full).
+const MAX_REFERRERS_MEMO: usize = 4096;
+
+fn referrers_memo_key(ep: &Endpoint, repository: &str) -> String {
+    format!("{} {repository}", ep.key())
+}
+
+/// How long a repository whose registry answered "no referrers API" (a 404 on the first page)
+/// is not asked again (the referrers tag schema is used directly). A registry upgraded to the API meanwhile is asked again after
 /// this; signatures pushed through the API only are found then.
 pub const NO_REFERRERS_API_MEMORY: Duration = Duration::from_secs(300);
 
@@ -710,22 +719,25 @@ impl RegistryClient {
         Ok(bytes)
     }
 
-    /// Whether `ep` said recently that it has no referrers API.
-    pub fn known_without_referrers_api(&self, ep: &Endpoint) -> bool {
+    /// Whether `ep` said recently that `repository` has no referrers API.
+    pub fn known_without_referrers_api(&self, ep: &Endpoint, repository: &str) -> bool {
         let now = crate::clock::monotonic();
         self.no_referrers_api
             .lock()
             .ok()
-            .and_then(|m| m.get(&ep.key()).copied())
+            .and_then(|m| m.get(&referrers_memo_key(ep, repository)).copied())
             .is_some_and(|seen| now.saturating_duration_since(seen) < NO_REFERRERS_API_MEMORY)
     }
 
-    fn remember_without_referrers_api(&self, ep: &Endpoint) {
+    fn remember_without_referrers_api(&self, ep: &Endpoint, repository: &str) {
         if let Ok(mut m) = self.no_referrers_api.lock() {
-            if m.len() >= MAX_POOLED_CLIENTS {
+            if m.len() >= MAX_REFERRERS_MEMO {
                 m.clear();
             }
-            m.insert(ep.key(), crate::clock::monotonic());
+            m.insert(
+                referrers_memo_key(ep, repository),
+                crate::clock::monotonic(),
+            );
         }
     }
 
@@ -770,7 +782,11 @@ impl RegistryClient {
                     host: ep.host.clone(),
                 });
             }
-            self.remember_without_referrers_api(ep);
+            // Only the first page's answer says whether the API exists; a continuation link
+            // that went stale says nothing about it.
+            if page_url.is_none() {
+                self.remember_without_referrers_api(ep, repository);
+            }
             return Ok(None);
         }
         if !status.is_success() {
@@ -782,8 +798,8 @@ impl RegistryClient {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
         if content_type.as_deref() != Some(oci::MEDIA_TYPE_IMAGE_INDEX) {
-            // oras-go treats a 200 of another type as "unsupported" too.
-            self.remember_without_referrers_api(ep);
+            // oras-go treats a 200 of another type as "unsupported" too. Not remembered: it
+            // may be an intermediary's error page, not the registry's answer.
             return Ok(None);
         }
         // `OCI-Filters-Applied` is not consulted: the caller filters every page on the client

@@ -438,9 +438,9 @@ async fn offer_signatures(
     let mut pages = 0;
     loop {
         pages += 1;
-        // A host that just said it has no referrers API is not asked again (one request
-        // fewer per verification for a resident verifier).
-        let page = if pages == 1 && client.known_without_referrers_api(ep) {
+        // A repository whose registry just said it has no referrers API is not asked again
+        // (one request fewer per verification for a resident verifier).
+        let page = if pages == 1 && client.known_without_referrers_api(ep, repository) {
             None
         } else {
             client

@@ -69,7 +69,8 @@ fn endpoint(h: &RegistryHost, is_upstream: bool) -> Result<Endpoint, RegistryErr
             .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
             .collect(),
         is_upstream,
-        dial_timeout: h.dial_timeout,
+        // containerd (Go's net.Dialer) reads 0 as "no dial timeout": the client's applies.
+        dial_timeout: h.dial_timeout.filter(|d| !d.is_zero()),
     })
 }
 

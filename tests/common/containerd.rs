@@ -1223,6 +1223,53 @@ impl TestContainerd {
         names
     }
 
+    /// The labels of image record `name` in `k8s.io` (None when there is no such record).
+    pub async fn image_labels(
+        &self,
+        name: &str,
+    ) -> Option<std::collections::HashMap<String, String>> {
+        let mut client = ImagesClient::new(self.channel().await);
+        let r = self
+            .bounded(
+                "images get",
+                client.get(namespaced(
+                    containerd_client::services::v1::GetImageRequest { name: name.into() },
+                    K8S_NAMESPACE,
+                )),
+            )
+            .await;
+        match r {
+            Ok(r) => r.into_inner().image.map(|i| i.labels),
+            Err(s) if s.code() == tonic::Code::NotFound => None,
+            Err(s) => panic!("images get {name}: {s}\n{}", self.log_tail(40)),
+        }
+    }
+
+    /// Sets one label on image record `name` in `k8s.io`.
+    pub async fn set_image_label(&self, name: &str, key: &str, value: &str) {
+        let mut client = ImagesClient::new(self.channel().await);
+        let image = containerd_client::services::v1::Image {
+            name: name.into(),
+            labels: [(key.to_owned(), value.to_owned())].into(),
+            ..Default::default()
+        };
+        self.bounded(
+            "images update",
+            client.update(namespaced(
+                containerd_client::services::v1::UpdateImageRequest {
+                    image: Some(image),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec![format!("labels.{key}")],
+                    }),
+                    source_date_epoch: None,
+                },
+                K8S_NAMESPACE,
+            )),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("images update {name}: {e}\n{}", self.log_tail(40)));
+    }
+
     /// Whether the content store holds blob `digest` in CRI's namespace `k8s.io`.
     pub async fn content_has(&self, digest: &str) -> bool {
         self.content_has_in(K8S_NAMESPACE, digest).await

@@ -344,6 +344,37 @@ fn proxy_pulls_on(version: ContainerdVersion) {
             assert_nothing_fetched(&ctrd, image).await;
             assert!(ctrd.image_status(&r).await.is_none());
         }
+
+        // CRI v1alpha2 (containerd 1.6 and 1.7 serve it too): verified the same way.
+        let r = reference(&imgs.unsigned);
+        let e = call_at::<_, cri::PullImageResponse>(
+            &d.cri_socket,
+            "/runtime.v1alpha2.ImageService/PullImage",
+            cri::PullImageRequest {
+                image: Some(spec(&r)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::PermissionDenied, "v1alpha2: {e:?}");
+        assert!(e.message().contains(&r), "{}", e.message());
+        assert_nothing_fetched(&ctrd, &imgs.unsigned).await;
+
+        // Nothing but the image service is forwarded: containerd's own API and the CRI
+        // runtime service share containerd's socket, and would make the proxy's socket as
+        // powerful as root.
+        for path in [
+            "/containerd.services.version.v1.Version/Version",
+            "/runtime.v1.RuntimeService/Version",
+            "/runtime.v1alpha2.RuntimeService/Version",
+        ] {
+            let e = call_at::<(), ()>(&d.cri_socket, path, ())
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), tonic::Code::Unimplemented, "{path}: {e:?}");
+            assert!(e.message().contains(path), "{path}: {}", e.message());
+        }
     });
     let audit = d.audit();
     assert!(
@@ -354,9 +385,35 @@ fn proxy_pulls_on(version: ContainerdVersion) {
     );
     assert_eq!(
         audit.iter().filter(|l| l["outcome"] == "rejected").count(),
-        4,
+        5,
         "{audit:?}"
     );
+}
+
+/// A unary gRPC call to any method path on a unix socket.
+async fn call_at<Req, Resp>(
+    socket: &Path,
+    path: &'static str,
+    request: Req,
+) -> Result<Resp, tonic::Status>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
+    let channel = unix_channel(socket)
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    grpc.unary(
+        tonic::Request::new(request),
+        tonic::codegen::http::uri::PathAndQuery::from_static(path),
+        tonic_prost::ProstCodec::default(),
+    )
+    .await
+    .map(tonic::Response::into_inner)
 }
 
 #[test]
@@ -417,6 +474,27 @@ fn containerd_pulls_the_verified_digest_even_when_its_tag_points_elsewhere() {
         assert_eq!(
             direct.id, other.config.digest,
             "the mirror's tag was not what containerd saw"
+        );
+
+        // Pulled through the proxy again, the existing record is pointed back at the verified
+        // digest, and the labels notaryd does not set (kubelet's pin) stay.
+        ctrd.set_image_label(&tagged, "io.cri-containerd.pinned", "pinned")
+            .await;
+        pull(&mut kubelet, &tagged, "default")
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        let status = ctrd.image_status(&tagged).await.unwrap();
+        assert_eq!(status.id, verified.config.digest, "{status:?}");
+        let labels = ctrd.image_labels(&tagged).await.unwrap();
+        assert_eq!(
+            labels.get("io.cri-containerd.pinned").map(String::as_str),
+            Some("pinned"),
+            "{labels:?}"
+        );
+        assert_eq!(
+            labels.get("io.cri-containerd.image").map(String::as_str),
+            Some("managed"),
+            "{labels:?}"
         );
     });
 }

@@ -22,14 +22,24 @@ use crate::common::registry::{RegistryOptions, TestRegistry};
 const REPO: &str = "team/app";
 
 fn signed_image(reg: &TestRegistry, chain: &Chain, tag: &str, content: &[u8]) -> Desc {
-    let image = reg.image(REPO, tag, content);
+    signed_image_in(reg, REPO, chain, tag, content)
+}
+
+fn signed_image_in(
+    reg: &TestRegistry,
+    repo: &str,
+    chain: &Chain,
+    tag: &str,
+    content: &[u8],
+) -> Desc {
+    let image = reg.image(repo, tag, content);
     let jws = Jws::new(
         chain,
         payload_for(&image.media_type, &image.digest, image.size, &[]),
     )
     .sign();
     reg.sign(
-        REPO,
+        repo,
         &image,
         "application/jose+json",
         &jws,
@@ -971,6 +981,43 @@ fn systemd_notifications_and_socket_activation() {
         assert!(r.allowed, "{r:?}\n{}", d.log());
     });
     assert!(d.log().contains("socket passed by systemd"), "{}", d.log());
+}
+
+#[test]
+fn a_repository_without_referrers_api_is_not_asked_again_but_others_are() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let chain = Chain::new(KeyKind::P256);
+    let first = signed_image(&reg, &chain, "v1", b"one");
+    let second = signed_image(&reg, &chain, "v2", b"two");
+    let elsewhere = signed_image_in(&reg, "team/other", &chain, "v1", b"three");
+    let scope = format!("{}/{REPO}", reg.host());
+    let other_scope = format!("{}/team/other", reg.host());
+    let d = TestDaemon::start(
+        |dir| write_notation_config(dir, &chain, &[&scope, &other_scope], "strict"),
+        DaemonOptions::default(),
+    );
+    plain_http_hosts(&d, &reg);
+    let referrers =
+        |repo: &str| registry_requests(&reg.log(), "GET", &format!("/v2/{repo}/referrers/"));
+    let rt = runtime();
+    rt.block_on(async {
+        let mut c = d.client().await;
+        for (reference, repo, asked) in [
+            (format!("{scope}@{}", first.digest), REPO, 1),
+            // Same repository: distribution 2.8 said 404, so the tag schema is used directly.
+            (format!("{scope}@{}", second.digest), REPO, 1),
+            // Another repository of the same registry is asked for itself.
+            (
+                format!("{other_scope}@{}", elsewhere.digest),
+                "team/other",
+                1,
+            ),
+        ] {
+            let r = verify(&mut c, request(&reference)).await;
+            assert!(r.allowed, "{reference}: {r:?}");
+            assert_eq!(referrers(repo), asked, "{reference}\n{}", reg.log());
+        }
+    });
 }
 
 #[test]
