@@ -28,8 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::daemon::{DaemonOptions, TestDaemon, request, write_notation_config};
-use common::jws::{Jws, payload_for};
-use common::layout::{Desc, SignatureForm};
+use common::layout::Desc;
 use common::pki::{Chain, KeyKind};
 use common::registry::{RegistryOptions, TestRegistry};
 use notaryd::api::v1::verifier_client::VerifierClient;
@@ -67,20 +66,7 @@ fn vm(pid: u32, field: &str) -> u64 {
 }
 
 fn sign(reg: &TestRegistry, chain: &Chain, tag: &str) -> Desc {
-    let image = reg.image(REPO, tag, format!("layer of {tag}").as_bytes());
-    let jws = Jws::new(
-        chain,
-        payload_for(&image.media_type, &image.digest, image.size, &[]),
-    )
-    .sign();
-    reg.sign(
-        REPO,
-        &image,
-        "application/jose+json",
-        &jws,
-        SignatureForm::Legacy,
-    );
-    image
+    reg.signed_image(REPO, tag, format!("layer of {tag}").as_bytes(), chain)
 }
 
 /// Runs `concurrency` workers over `clients` for `duration`, each asking for `reference`;

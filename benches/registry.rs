@@ -21,8 +21,6 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::jws::{Jws, payload_for};
-use common::layout::SignatureForm;
 use common::pki::{Chain, KeyKind};
 use common::registry::{RegistryOptions, TestRegistry};
 
@@ -35,19 +33,7 @@ fn main() {
     }
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let chain = Chain::fresh(KeyKind::Rsa3072, "bench");
-    let image = reg.image(REPO, "v1", b"benchmark layer");
-    let jws = Jws::new(
-        &chain,
-        payload_for(&image.media_type, &image.digest, image.size, &[]),
-    )
-    .sign();
-    reg.sign(
-        REPO,
-        &image,
-        "application/jose+json",
-        &jws,
-        SignatureForm::Legacy,
-    );
+    reg.signed_image(REPO, "v1", b"benchmark layer", &chain);
 
     let cfg = tempfile::tempdir().unwrap();
     let store = cfg.path().join("truststore/x509/ca/bench");

@@ -64,11 +64,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
+use super::jws::{Jws, payload_for};
 use super::layout::{
     Desc, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER, MEDIA_TYPE_MANIFEST,
     NOTARY_SIGNATURE, SignatureForm, image_config, image_manifest, referrers_index, referrers_tag,
     sha256, signature_config, signature_manifest,
 };
+use super::pki::Chain;
 use super::pki::{CertSpec, KeyKind, TestCert, TestKey};
 
 /// The `service` the registry names in its bearer challenges and the token audience.
@@ -1304,6 +1306,25 @@ impl TestRegistry {
                 images,
             })
         })
+    }
+
+    /// Pushes a one-layer image as `repo:tag` and signs it as `notation sign` does by default
+    /// (a JWS envelope from `chain`'s leaf, the legacy signature-manifest form).
+    pub fn signed_image(&self, repo: &str, tag: &str, content: &[u8], chain: &Chain) -> Desc {
+        let image = self.image(repo, tag, content);
+        let jws = Jws::new(
+            chain,
+            payload_for(&image.media_type, &image.digest, image.size, &[]),
+        )
+        .sign();
+        self.sign(
+            repo,
+            &image,
+            "application/jose+json",
+            &jws,
+            SignatureForm::Legacy,
+        );
+        image
     }
 
     /// Attaches a Notary signature to `subject` as `notation sign` does against a registry

@@ -14,39 +14,12 @@ use crate::common::daemon::{
     DaemonOptions, TestDaemon, registry_requests, request, runtime, status, write_notation_config,
     write_policy,
 };
-use crate::common::jws::{Jws, payload_for};
-use crate::common::layout::{Desc, SignatureForm};
+
+use crate::common::layout::Desc;
 use crate::common::pki::{Chain, KeyKind};
 use crate::common::registry::{RegistryOptions, TestRegistry};
 
 const REPO: &str = "team/app";
-
-fn signed_image(reg: &TestRegistry, chain: &Chain, tag: &str, content: &[u8]) -> Desc {
-    signed_image_in(reg, REPO, chain, tag, content)
-}
-
-fn signed_image_in(
-    reg: &TestRegistry,
-    repo: &str,
-    chain: &Chain,
-    tag: &str,
-    content: &[u8],
-) -> Desc {
-    let image = reg.image(repo, tag, content);
-    let jws = Jws::new(
-        chain,
-        payload_for(&image.media_type, &image.digest, image.size, &[]),
-    )
-    .sign();
-    reg.sign(
-        repo,
-        &image,
-        "application/jose+json",
-        &jws,
-        SignatureForm::Legacy,
-    );
-    image
-}
 
 fn sha256_of(path: &std::path::Path) -> String {
     crate::common::layout::sha256(&std::fs::read(path).unwrap())
@@ -104,7 +77,7 @@ fn setup(extra_toml: &str) -> Setup {
 fn setup_with(extra_toml: &str, mut options: DaemonOptions) -> Setup {
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let chain = Chain::new(KeyKind::P256);
-    let image = signed_image(&reg, &chain, "v1", b"layer one");
+    let image = reg.signed_image(REPO, "v1", b"layer one", &chain);
     let scope = format!("{}/{REPO}", reg.host());
     options.extra_toml.push_str(extra_toml);
     let daemon = TestDaemon::start(
@@ -289,7 +262,7 @@ fn reload_with_a_broken_policy_keeps_serving_the_old_one() {
         let r = verify(&mut c, request(&s.by_digest())).await;
         assert!(r.allowed && r.cached, "{r:?}");
         // A new digest is still verified under the old policy.
-        let other = signed_image(&s.reg, &s.chain, "v2", b"layer two");
+        let other = s.reg.signed_image(REPO, "v2", b"layer two", &s.chain);
         let r = verify(&mut c, request(&format!("{}@{}", s.scope, other.digest))).await;
         assert!(r.allowed && !r.cached, "{r:?}");
         assert!(
@@ -623,7 +596,7 @@ fn exempt_digest_is_allowed_unverified_and_audited() {
 fn namespace_policy_applies_to_its_namespace_only() {
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let chain = Chain::new(KeyKind::P256);
-    let image = signed_image(&reg, &chain, "v1", b"ns layer");
+    let image = reg.signed_image(REPO, "v1", b"ns layer", &chain);
     let scope = format!("{}/{REPO}", reg.host());
     let other = other_chain();
     let d = TestDaemon::start(
@@ -958,7 +931,7 @@ fn systemd_notifications_and_socket_activation() {
     // Socket activation: systemd-socket-activate binds the socket and passes it.
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let chain = Chain::new(KeyKind::P256);
-    let image = signed_image(&reg, &chain, "v1", b"activated");
+    let image = reg.signed_image(REPO, "v1", b"activated", &chain);
     let scope = format!("{}/{REPO}", reg.host());
     let d = TestDaemon::start(
         |dir| write_notation_config(dir, &chain, &[&scope], "strict"),
@@ -987,9 +960,9 @@ fn systemd_notifications_and_socket_activation() {
 fn a_repository_without_referrers_api_is_not_asked_again_but_others_are() {
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let chain = Chain::new(KeyKind::P256);
-    let first = signed_image(&reg, &chain, "v1", b"one");
-    let second = signed_image(&reg, &chain, "v2", b"two");
-    let elsewhere = signed_image_in(&reg, "team/other", &chain, "v1", b"three");
+    let first = reg.signed_image(REPO, "v1", b"one", &chain);
+    let second = reg.signed_image(REPO, "v2", b"two", &chain);
+    let elsewhere = reg.signed_image("team/other", "v1", b"three", &chain);
     let scope = format!("{}/{REPO}", reg.host());
     let other_scope = format!("{}/team/other", reg.host());
     let d = TestDaemon::start(
@@ -1082,15 +1055,15 @@ fn one_clients_flood_does_not_starve_another_client() {
     let chain = Chain::new(KeyKind::P256);
     let flood: Vec<Desc> = (0..12)
         .map(|i| {
-            signed_image(
-                &reg_a,
-                &chain,
+            reg_a.signed_image(
+                REPO,
                 &format!("f{i}"),
                 format!("flood {i}").as_bytes(),
+                &chain,
             )
         })
         .collect();
-    let victim = signed_image(&reg_b, &chain, "v1", b"victim");
+    let victim = reg_b.signed_image(REPO, "v1", b"victim", &chain);
     let scope_a = format!("{}/{REPO}", reg_a.host());
     let scope_b = format!("{}/{REPO}", reg_b.host());
     let d = TestDaemon::start(

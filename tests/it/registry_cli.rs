@@ -8,8 +8,6 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 
-use crate::common::jws::{Jws, payload_for};
-use crate::common::layout::{Desc, SignatureForm};
 use crate::common::pki::{Chain, KeyKind};
 use crate::common::registry::{RegistryOptions, TestRegistry};
 
@@ -26,23 +24,6 @@ fn notation_config(dir: &Path, chain: &Chain, scope: &str) {
         "trustStores": ["ca:acme"], "trustedIdentities": ["*"],
     }]});
     std::fs::write(dir.join("trustpolicy.json"), policy.to_string()).unwrap();
-}
-
-fn signed_image(reg: &TestRegistry, chain: &Chain) -> Desc {
-    let image = reg.image(REPO, "v1", b"layer");
-    let jws = Jws::new(
-        chain,
-        payload_for(&image.media_type, &image.digest, image.size, &[]),
-    )
-    .sign();
-    reg.sign(
-        REPO,
-        &image,
-        "application/jose+json",
-        &jws,
-        SignatureForm::Legacy,
-    );
-    image
 }
 
 struct Run {
@@ -84,7 +65,7 @@ fn notaryd(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
 fn signed_image_in_a_plain_http_registry_is_accepted() {
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let chain = Chain::new(KeyKind::P256);
-    let image = signed_image(&reg, &chain);
+    let image = reg.signed_image(REPO, "v1", b"layer", &chain);
     let cfg = tempfile::tempdir().unwrap();
     notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
     let reference = format!("{}/{REPO}:v1", reg.host());
@@ -171,7 +152,7 @@ fn unsigned_image_exits_1_and_registry_down_exits_3() {
 fn credentials_from_password_stdin_and_from_docker_config() {
     let reg = TestRegistry::start(RegistryOptions::basic("alice", "s3cret"));
     let chain = Chain::new(KeyKind::P256);
-    signed_image(&reg, &chain);
+    reg.signed_image(REPO, "v1", b"layer", &chain);
     let cfg = tempfile::tempdir().unwrap();
     notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
     let reference = format!("{}/{REPO}:v1", reg.host());
@@ -217,7 +198,7 @@ fn mirror_from_the_hosts_directory_serves_the_image_and_upstream_the_signatures(
     let upstream = TestRegistry::start(RegistryOptions::anonymous());
     let mirror = TestRegistry::start(RegistryOptions::anonymous());
     let chain = Chain::new(KeyKind::P256);
-    let image = signed_image(&upstream, &chain);
+    let image = upstream.signed_image(REPO, "v1", b"layer", &chain);
     assert_eq!(mirror.image(REPO, "v1", b"layer").digest, image.digest);
     let cfg = tempfile::tempdir().unwrap();
     notation_config(cfg.path(), &chain, &format!("{}/{REPO}", upstream.host()));
@@ -308,7 +289,7 @@ fn verify_with_hosts(reg: &TestRegistry, cfg: &Path, hosts: &Path) -> Run {
 fn https_registry_with_its_ca_from_hosts_toml_and_without_it() {
     let reg = TestRegistry::start(RegistryOptions::anonymous().with_tls(false));
     let chain = Chain::new(KeyKind::P256);
-    signed_image(&reg, &chain);
+    reg.signed_image(REPO, "v1", b"layer", &chain);
     let cfg = tempfile::tempdir().unwrap();
     notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
     let files = reg.tls_files().unwrap().clone();
@@ -342,7 +323,7 @@ fn https_registry_with_its_ca_from_hosts_toml_and_without_it() {
 fn https_registry_requiring_a_client_certificate() {
     let reg = TestRegistry::start(RegistryOptions::anonymous().with_tls(true));
     let chain = Chain::new(KeyKind::P256);
-    signed_image(&reg, &chain);
+    reg.signed_image(REPO, "v1", b"layer", &chain);
     let cfg = tempfile::tempdir().unwrap();
     notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
     let files = reg.tls_files().unwrap().clone();
@@ -378,7 +359,7 @@ fn plain_http_is_not_used_for_a_registry_without_http_configuration() {
     // is spoken to over TLS, which fails: plain HTTP is never assumed.
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let chain = Chain::new(KeyKind::P256);
-    signed_image(&reg, &chain);
+    reg.signed_image(REPO, "v1", b"layer", &chain);
     let cfg = tempfile::tempdir().unwrap();
     notation_config(cfg.path(), &chain, &format!("{}/{REPO}", reg.host()));
     let empty = tempfile::tempdir().unwrap();

@@ -119,14 +119,7 @@ fn tag(t: &str) -> Target {
 async fn signed_image_is_accepted_by_tag_and_by_digest() {
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let s = setup(&reg.host());
-    let image = reg.image(REPO, "v1", b"layer");
-    reg.sign(
-        REPO,
-        &image,
-        "application/jose+json",
-        &jws_for(&s.chain, &image),
-        SignatureForm::Legacy,
-    );
+    let image = reg.signed_image(REPO, "v1", b"layer", &s.chain);
     let c = client(None);
     let ep = [Endpoint::upstream(&reg.host(), true)];
     let v = run(&s, &c, &ep, &request(&reg.host(), tag("v1")))
@@ -261,14 +254,7 @@ async fn the_verdict_is_bound_to_the_digest_the_tag_resolved_to() {
     // new content.
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let s = setup(&reg.host());
-    let image = reg.image(REPO, "v1", b"layer");
-    reg.sign(
-        REPO,
-        &image,
-        "application/jose+json",
-        &jws_for(&s.chain, &image),
-        SignatureForm::Legacy,
-    );
+    let image = reg.signed_image(REPO, "v1", b"layer", &s.chain);
     let ep = [Endpoint::upstream(&reg.host(), true)];
     let first = run(&s, &client(None), &ep, &request(&reg.host(), tag("v1")))
         .await
@@ -329,14 +315,7 @@ async fn registry_down_is_a_network_error_never_no_signature() {
 async fn basic_auth_with_the_right_credentials_is_accepted_and_wrong_ones_refused() {
     let reg = TestRegistry::start(RegistryOptions::basic("alice", "s3cret"));
     let s = setup(&reg.host());
-    let image = reg.image(REPO, "v1", b"layer");
-    reg.sign(
-        REPO,
-        &image,
-        "application/jose+json",
-        &jws_for(&s.chain, &image),
-        SignatureForm::Legacy,
-    );
+    reg.signed_image(REPO, "v1", b"layer", &s.chain);
     let ep = [Endpoint::upstream(&reg.host(), true)];
     let right = client(Some(Credential::Basic {
         username: "alice".into(),
@@ -369,14 +348,7 @@ async fn bearer_token_is_fetched_once_per_scope_and_reused() {
         TokenServerOptions::with_credentials("bob", "pw"),
     ));
     let s = setup(&reg.host());
-    let image = reg.image(REPO, "v1", b"layer");
-    reg.sign(
-        REPO,
-        &image,
-        "application/jose+json",
-        &jws_for(&s.chain, &image),
-        SignatureForm::Legacy,
-    );
+    reg.signed_image(REPO, "v1", b"layer", &s.chain);
     let c = client(Some(Credential::Basic {
         username: "bob".into(),
         password: "pw".into(),
@@ -406,14 +378,7 @@ async fn expired_token_is_refreshed() {
     options.expires_in = 1;
     let reg = TestRegistry::start(RegistryOptions::token(options));
     let s = setup(&reg.host());
-    let image = reg.image(REPO, "v1", b"layer");
-    reg.sign(
-        REPO,
-        &image,
-        "application/jose+json",
-        &jws_for(&s.chain, &image),
-        SignatureForm::Legacy,
-    );
+    reg.signed_image(REPO, "v1", b"layer", &s.chain);
     let c = client(Some(Credential::Basic {
         username: "bob".into(),
         password: "pw".into(),
