@@ -12,3 +12,21 @@ pub mod v1 {
 pub mod cri {
     tonic::include_proto!("runtime.v1");
 }
+
+/// A gRPC channel over the unix socket at `socket` (the daemon's, the CRI proxy's or
+/// containerd's). The URI's authority is `localhost`; the connector dials the socket.
+pub async fn unix_channel(
+    socket: &std::path::Path,
+) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+    let path = socket.to_owned();
+    tonic::transport::Endpoint::from_static("http://localhost")
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(path).await?,
+                ))
+            }
+        }))
+        .await
+}

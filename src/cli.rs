@@ -1325,27 +1325,15 @@ pub async fn daemon_client(
     crate::api::v1::verifier_client::VerifierClient<tonic::transport::Channel>,
     VerifyCommandError,
 > {
-    let path = socket.to_owned();
-    // The URI is required by the API but unused: the connector dials the socket.
-    let channel = tonic::transport::Endpoint::from_static("http://notaryd.invalid")
-        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-            let path = path.clone();
-            async move {
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                    tokio::net::UnixStream::connect(path).await?,
-                ))
-            }
-        }))
-        .await
-        .map_err(|e| {
-            VerifyCommandError::Daemon(format!(
-                "cannot reach the daemon at {}: {e}{}",
-                socket.display(),
-                std::error::Error::source(&e)
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default()
-            ))
-        })?;
+    let channel = crate::api::unix_channel(socket).await.map_err(|e| {
+        VerifyCommandError::Daemon(format!(
+            "cannot reach the daemon at {}: {e}{}",
+            socket.display(),
+            std::error::Error::source(&e)
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        ))
+    })?;
     Ok(crate::api::v1::verifier_client::VerifierClient::new(
         channel,
     ))

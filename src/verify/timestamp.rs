@@ -579,17 +579,22 @@ pub fn token_certificates(
     token: &[u8],
     max_chain_len: usize,
 ) -> Result<Vec<Certificate>, TimestampError> {
+    let der = token_der(token)?;
+    Ok(parse_signed_data(&der, max_chain_len)?.certificates)
+}
+
+/// The token in DER (tokens may arrive in BER), after the size check.
+fn token_der(token: &[u8]) -> Result<Vec<u8>, TimestampError> {
     if token.len() > MAX_TIMESTAMP_TOKEN_BYTES {
         return Err(TimestampError::TokenTooLarge {
             len: token.len(),
             max: MAX_TIMESTAMP_TOKEN_BYTES,
         });
     }
-    let der = ber::to_der(token).map_err(|e| TimestampError::Ber {
+    ber::to_der(token).map_err(|e| TimestampError::Ber {
         offset: e.offset,
         reason: e.reason,
-    })?;
-    Ok(parse_signed_data(&der, max_chain_len)?.certificates)
+    })
 }
 
 /// The parts of a SignerInfo (RFC 5652 §5.3).
@@ -629,17 +634,8 @@ fn verify(
     if token.is_empty() {
         return Err(TimestampError::EmptyToken);
     }
-    if token.len() > MAX_TIMESTAMP_TOKEN_BYTES {
-        return Err(TimestampError::TokenTooLarge {
-            len: token.len(),
-            max: MAX_TIMESTAMP_TOKEN_BYTES,
-        });
-    }
     // Step 2.
-    let der = ber::to_der(token).map_err(|e| TimestampError::Ber {
-        offset: e.offset,
-        reason: e.reason,
-    })?;
+    let der = token_der(token)?;
     let signed = parse_signed_data(&der, max_chain_len)?;
     if signed.content_type != oid::CT_TST_INFO {
         return Err(TimestampError::UnexpectedContentType {

@@ -647,21 +647,7 @@ fn block_on_thread<T: Send>(fut: impl Future<Output = T> + Send) -> T {
     })
 }
 
-/// A gRPC channel to a unix socket. The `:authority` is `localhost` (the URI is otherwise
-/// unused: the connector dials the socket).
-pub async fn unix_channel(socket: &Path) -> Result<Channel, tonic::transport::Error> {
-    let path = socket.to_owned();
-    tonic::transport::Endpoint::from_static("http://localhost")
-        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-            let path = path.clone();
-            async move {
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                    tokio::net::UnixStream::connect(path).await?,
-                ))
-            }
-        }))
-        .await
-}
+pub use notaryd::api::unix_channel;
 
 /// A request carrying containerd's namespace header.
 fn namespaced<T>(message: T, namespace: &str) -> tonic::Request<T> {
