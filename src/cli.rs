@@ -124,6 +124,7 @@ pub async fn doctor(args: &DoctorArgs) -> Result<crate::doctor::DoctorReport, Ve
         image_service_endpoint: args.image_service_endpoint.clone(),
         socket: config.socket.clone(),
         cri_socket: config.cri.as_ref().map(|c| c.socket.clone()),
+        cri_audit: config.cri.as_ref().is_some_and(|c| c.audit),
         containerd_socket: Some(args.containerd_socket.clone()),
         namespace: args.namespace.clone(),
         verify: args.verify,

@@ -55,6 +55,8 @@ pub struct DoctorInput {
     pub socket: PathBuf,
     /// The CRI proxy's socket.
     pub cri_socket: Option<PathBuf>,
+    /// Whether the CRI proxy is in audit mode (refused pulls go ahead).
+    pub cri_audit: bool,
     /// containerd's socket, for the image inventory.
     pub containerd_socket: Option<PathBuf>,
     /// containerd namespace of CRI's images.
@@ -392,17 +394,26 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
             false
         }
         (Some(Ok(ep)), Some(cri)) if endpoint_path(ep) == *cri => {
-            let live = std::os::unix::net::UnixStream::connect(cri).is_ok();
-            findings.push(finding(
-                if live { Severity::Ok } else { Severity::Bypass },
-                "kubelet imageServiceEndpoint",
-                if live {
-                    format!("{ep}: kubelet pulls through notaryd's CRI proxy")
-                } else {
-                    format!("{ep} is notaryd's CRI proxy, but nothing answers there: pulls fail")
-                },
-            ));
-            live
+            let answers = std::os::unix::net::UnixStream::connect(cri).is_ok();
+            let (severity, text) = match (answers, input.cri_audit) {
+                (false, _) => (
+                    Severity::Bypass,
+                    format!("{ep} is notaryd's CRI proxy, but nothing answers there: pulls fail"),
+                ),
+                (true, true) => (
+                    Severity::Bypass,
+                    format!(
+                        "{ep}: kubelet pulls through notaryd's CRI proxy, but cri.mode is \
+                         \"audit\": refused pulls go ahead"
+                    ),
+                ),
+                (true, false) => (
+                    Severity::Ok,
+                    format!("{ep}: kubelet pulls through notaryd's CRI proxy"),
+                ),
+            };
+            findings.push(finding(severity, "kubelet imageServiceEndpoint", text));
+            answers && !input.cri_audit
         }
         (Some(Ok(ep)), Some(cri)) => {
             findings.push(finding(

@@ -213,8 +213,13 @@ fn read_password(from_stdin: bool) -> anyhow::Result<Option<String>> {
     }
     let mut buf = String::new();
     std::io::stdin()
-        .take(MAX_PASSWORD_BYTES)
+        .take(MAX_PASSWORD_BYTES + 1)
         .read_to_string(&mut buf)?;
+    // A password cut short would be sent as if it were whole: refuse instead.
+    anyhow::ensure!(
+        buf.len() as u64 <= MAX_PASSWORD_BYTES,
+        "--password-stdin: more than {MAX_PASSWORD_BYTES} bytes on standard input"
+    );
     // One trailing newline is the terminal's, not the password's.
     Ok(Some(
         buf.strip_suffix('\n')

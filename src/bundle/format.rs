@@ -28,10 +28,11 @@ pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
 pub const MAX_HEADER_BYTES: u64 = 1024 * 1024;
 /// Most items in one bundle: more CRLs and responses than any trust store names.
 pub const MAX_ITEMS: usize = 4096;
-/// Largest CRL: notation's CRL cap.
-pub const MAX_CRL_BYTES: u64 = 32 * 1024 * 1024;
-/// Largest OCSP response: notation's OCSP cap.
-pub const MAX_OCSP_BYTES: u64 = 20 * 1024;
+/// Largest CRL: the parser's cap (notation's), so that nothing is collected or stored that
+/// import would refuse.
+pub const MAX_CRL_BYTES: u64 = crate::verify::limits::MAX_CRL_BYTES as u64;
+/// Largest OCSP response: the parser's cap (notation's).
+pub const MAX_OCSP_BYTES: u64 = crate::verify::revocation::ocsp::MAX_RESPONSE_BYTES as u64;
 /// Largest certificate item (`MAX_CERTIFICATE_BYTES`).
 pub const MAX_CERTIFICATE_ITEM_BYTES: u64 = crate::verify::limits::MAX_CERTIFICATE_BYTES as u64;
 /// Largest signature block: a signature and a key id.

@@ -234,16 +234,15 @@ impl RegistryClient {
             .user_agent(concat!("notaryd/", env!("CARGO_PKG_VERSION")));
         if ep.scheme == "http" {
             // A plain-HTTP host needs no TLS: skip loading the system roots (4–6 ms, most of a
-            // one-shot verification against a local registry) and refuse, by name, a redirect
-            // that would need them.
+            // one-shot verification against a local registry). A redirect to HTTPS (blob
+            // storage such as S3 behind a plain-HTTP registry) stops here and is followed by
+            // `send` with a client that has them.
             let max = self.options.max_redirects;
             builder = builder
                 .tls_certs_only(Vec::<reqwest::Certificate>::new())
                 .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                     if attempt.url().scheme() != "http" {
-                        attempt.error(
-                            "a plain-HTTP registry redirected to HTTPS, which is not followed",
-                        )
+                        attempt.stop()
                     } else if attempt.previous().len() > max {
                         attempt.error("too many redirects")
                     } else {
@@ -339,6 +338,7 @@ impl RegistryClient {
                 .send()
                 .await
                 .map_err(|e| transport_error(ep, url, &e, &self.options))?;
+            let response = self.follow_to_https(ep, &method, response, accept).await?;
             let status = response.status();
             tracing::debug!(
                 %method,
@@ -373,6 +373,50 @@ impl RegistryClient {
             }
             return Ok(response);
         }
+    }
+
+    /// A plain-HTTP endpoint's redirect to an `https://` location (which its own client
+    /// stops at), followed with an HTTPS client that trusts the system roots. No credentials
+    /// go along: the location is another server (a presigned storage URL carries its own).
+    async fn follow_to_https(
+        &self,
+        ep: &Endpoint,
+        method: &Method,
+        response: reqwest::Response,
+        accept: Option<&str>,
+    ) -> Result<reqwest::Response, RegistryError> {
+        if ep.scheme != "http" || !response.status().is_redirection() {
+            return Ok(response);
+        }
+        let Some(location) = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| response.url().join(l).ok())
+            .filter(|u| u.scheme() == "https")
+        else {
+            return Ok(response);
+        };
+        let host = location.host_str().unwrap_or_default().to_owned()
+            + &location.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let target = Endpoint {
+            scheme: "https",
+            host,
+            tls: TlsOptions::default(),
+            headers: Vec::new(),
+            is_upstream: false,
+            ..ep.clone()
+        };
+        let http = self.http_for(&target)?;
+        let mut request = http.request(method.clone(), location.as_str());
+        if let Some(a) = accept {
+            request = request.header(ACCEPT, a);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        request
+            .send()
+            .await
+            .map_err(|e| transport_error(&target, location.as_str(), &e, &self.options))
     }
 
     /// The `Authorization` header value for a request, from what the host is known to want.
@@ -1034,19 +1078,19 @@ fn transport_error(
             after: options.request_timeout,
         };
     }
-    if e.is_redirect() {
-        return RegistryError::Protocol {
-            url: url.to_owned(),
-            detail: "too many redirects".into(),
-        };
-    }
     // reqwest's Display hides the cause chain; the innermost cause names what actually failed
-    // (connection refused, certificate unknown …).
+    // (connection refused, certificate unknown, the redirect policy's reason …).
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         detail = format!("{detail}: {s}");
         source = s.source();
+    }
+    if e.is_redirect() {
+        return RegistryError::Protocol {
+            url: url.to_owned(),
+            detail,
+        };
     }
     RegistryError::Network {
         host: ep.host.clone(),

@@ -727,6 +727,29 @@ fn doctor_flags_each_bypass() {
     .unwrap();
     let (code, out) = with(&["--kubelet-config", &s(&kubelet)]);
     assert_eq!(code, 0, "{out}");
+    // The proxy in audit mode lets refused pulls through: not live.
+    let audit_config = dir.path().join("audit.toml");
+    std::fs::write(
+        &audit_config,
+        std::fs::read_to_string(&config).unwrap().replacen(
+            "[cri]\n",
+            "[cri]\nmode = \"audit\"\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, out) = doctor(&[
+        "--config",
+        &s(&audit_config),
+        "--containerd-config",
+        &s(ctrd16.config_path()),
+        "--containerd-socket",
+        &s(ctrd16.socket()),
+        "--image-service-endpoint",
+        &endpoint,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("cri.mode is \"audit\""), "{out}");
 
     // The inventory: an image pulled past notaryd (ctr --local on 1.6, straight at
     // containerd) has no verdict; after --verify it is rejected (it is unsigned).

@@ -177,6 +177,11 @@ fn credentials_from_password_stdin_and_from_docker_config() {
     with_user.extend(["--username", "alice", "--password-stdin"]);
     let r = notaryd(&with_user, Some("s3cret\n"), &[]);
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    // A password longer than the cap is refused, never sent cut short.
+    let long = "p".repeat(64 * 1024 + 1);
+    let r = notaryd(&with_user, Some(&long), &[]);
+    assert_eq!(r.code, 2, "{}{}", r.out, r.err);
+    assert!(r.err.contains("--password-stdin"), "{}", r.err);
 
     let docker = tempfile::tempdir().unwrap();
     let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cret");
@@ -417,4 +422,60 @@ fn dial_timeout_from_hosts_toml_bounds_the_connect() {
         "{}",
         r.err
     );
+}
+
+/// A plain-HTTP server that answers every request with a 307 to the same path at `target`
+/// (an `https://` base URL), as a plain-HTTP registry whose blob storage is S3 does.
+fn redirector(target: String) -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let target = target.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    return;
+                }
+                let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}{path}\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_plain_http_registry_redirecting_to_https_is_followed() {
+    let reg = TestRegistry::start(RegistryOptions::anonymous().with_tls(false));
+    let chain = Chain::new(KeyKind::P256);
+    reg.signed_image(REPO, "v1", b"layer", &chain);
+    let front = redirector(format!("https://{}", reg.host())).to_string();
+    let cfg = tempfile::tempdir().unwrap();
+    notation_config(cfg.path(), &chain, &format!("{front}/{REPO}"));
+    let ca = reg.tls_files().unwrap().ca.clone();
+    // The HTTPS side is trusted through the system roots, here the test CA.
+    let r = notaryd(
+        &[
+            "verify",
+            &format!("{front}/{REPO}:v1"),
+            "--plain-http",
+            "--notation-config",
+            cfg.path().to_str().unwrap(),
+        ],
+        None,
+        &[("SSL_CERT_FILE", ca.to_str().unwrap())],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
 }
