@@ -273,12 +273,23 @@ impl CriProxy {
                 );
             }
         };
+        // A pull secret that cannot be read is refused: pulling anonymously instead would end
+        // in an "unauthorized" that hides the real mistake.
+        let auth = match view.auth.as_ref().map(registry_auth).transpose() {
+            Ok(a) => a.flatten(),
+            Err(e) => {
+                return grpc_error(
+                    Code::InvalidArgument,
+                    &format!("notaryd: image {:?}: pull secret: {e}", view.image),
+                );
+            }
+        };
         let verdict = self
             .verifier
             .verify(tonic::Request::new(v1::VerifyRequest {
                 reference: view.image.clone(),
                 descriptor: None,
-                auth: view.auth.as_ref().and_then(registry_auth),
+                auth,
                 namespace: view.namespace.clone().unwrap_or_default(),
                 report_format: v1::ReportFormat::None as i32,
                 cache_only: false,
@@ -520,39 +531,38 @@ fn futures_stream(
     tokio_stream::iter(frames)
 }
 
-/// The pull credentials kubelet sends, as the daemon takes them: username/password (also from
-/// the `auth` field, base64 `user:password`), or an identity token. A registry token alone
-/// cannot be used (the daemon exchanges credentials for tokens itself).
-fn registry_auth(a: &crate::api::cri::AuthConfig) -> Option<v1::RegistryAuth> {
+/// The credentials of a CRI pull secret, in containerd's order (CRI ParseAuth): username,
+/// then identity token, then `auth` (base64 `user:password`). Like containerd, notaryd does
+/// not use `registry_token`. `Ok(None)`: no credentials (anonymous).
+fn registry_auth(a: &crate::api::cri::AuthConfig) -> Result<Option<v1::RegistryAuth>, String> {
     use base64::Engine;
-    // containerd's order (CRI ParseAuth): username, then identity token, then `auth`. Like
-    // containerd, notaryd does not use `registry_token`.
     if !a.username.is_empty() {
-        return Some(v1::RegistryAuth {
+        return Ok(Some(v1::RegistryAuth {
             username: a.username.clone(),
             password: a.password.clone(),
             identity_token: String::new(),
-        });
+        }));
     }
     if !a.identity_token.is_empty() {
-        return Some(v1::RegistryAuth {
+        return Ok(Some(v1::RegistryAuth {
             identity_token: a.identity_token.clone(),
             ..Default::default()
-        });
+        }));
     }
-    if !a.auth.is_empty() {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(&a.auth)
-            .ok()?;
-        let text = String::from_utf8(decoded).ok()?;
-        let (user, pass) = text.split_once(':')?;
-        return Some(v1::RegistryAuth {
-            username: user.to_owned(),
-            password: pass.to_owned(),
-            identity_token: String::new(),
-        });
+    if a.auth.is_empty() {
+        return Ok(None);
     }
-    None
+    let unreadable = || "`auth` is not base64 of user:password".to_owned();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&a.auth)
+        .map_err(|_| unreadable())?;
+    let text = String::from_utf8(decoded).map_err(|_| unreadable())?;
+    let (user, pass) = text.split_once(':').ok_or_else(unreadable)?;
+    Ok(Some(v1::RegistryAuth {
+        username: user.to_owned(),
+        password: pass.to_owned(),
+        identity_token: String::new(),
+    }))
 }
 
 /// Serves the proxy on `listener` until `shutdown` flips.
@@ -604,7 +614,7 @@ mod tests {
             identity_token: "refresh".into(),
             ..Default::default()
         };
-        let a = registry_auth(&both).unwrap_or_default();
+        let a = registry_auth(&both).unwrap().unwrap_or_default();
         assert_eq!((a.username.as_str(), a.password.as_str()), ("u", "p"));
         assert!(a.identity_token.is_empty());
 
@@ -613,7 +623,7 @@ mod tests {
             auth: "dTpw".into(),
             ..Default::default()
         };
-        let a = registry_auth(&token).unwrap_or_default();
+        let a = registry_auth(&token).unwrap().unwrap_or_default();
         assert_eq!(a.identity_token, "refresh");
         assert!(a.username.is_empty());
 
@@ -621,7 +631,7 @@ mod tests {
             auth: "dXNlcjpzM2NyOnQ=".into(), // user:s3cr:t
             ..Default::default()
         };
-        let a = registry_auth(&encoded).unwrap_or_default();
+        let a = registry_auth(&encoded).unwrap().unwrap_or_default();
         assert_eq!(
             (a.username.as_str(), a.password.as_str()),
             ("user", "s3cr:t")
@@ -632,13 +642,15 @@ mod tests {
             registry_token: "bearer".into(),
             ..Default::default()
         };
-        assert_eq!(registry_auth(&bare), None);
-        assert_eq!(
-            registry_auth(&AuthConfig {
-                auth: "not base64!".into(),
+        assert_eq!(registry_auth(&bare), Ok(None));
+        // An unreadable `auth` is an error, not an anonymous pull.
+        for bad in ["not base64!", "bm8gY29sb24="] {
+            let e = registry_auth(&AuthConfig {
+                auth: bad.into(),
                 ..Default::default()
-            }),
-            None
-        );
+            })
+            .unwrap_err();
+            assert!(e.contains("`auth`"), "{bad}: {e}");
+        }
     }
 }
