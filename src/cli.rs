@@ -933,7 +933,9 @@ pub fn registry_client(
             request_timeout: Duration::from_secs(args.request_timeout),
             ..ClientOptions::default()
         },
-        Arc::new(CredentialChain::new(sources)),
+        Arc::new(crate::registry::credentials::Memoized::new(
+            CredentialChain::new(sources),
+        )),
     ))
 }
 

@@ -343,6 +343,54 @@ impl fmt::Debug for CredentialChain {
     }
 }
 
+/// A source asked at most once per host: credential helpers are programs, and a registry
+/// that wants Basic credentials is sent them with every request.
+pub struct Memoized<S> {
+    source: S,
+    answers:
+        std::sync::Mutex<std::collections::HashMap<String, Result<Option<Credential>, String>>>,
+}
+
+impl<S: CredentialSource> Memoized<S> {
+    /// `source`, remembered per host.
+    pub fn new(source: S) -> Self {
+        Self {
+            source,
+            answers: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+impl<S> fmt::Debug for Memoized<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Memoized").finish_non_exhaustive()
+    }
+}
+
+impl<S: CredentialSource> CredentialSource for Memoized<S> {
+    fn credential(&self, registry_host: &str) -> Result<Option<Credential>, CredentialError> {
+        if let Some(known) = self
+            .answers
+            .lock()
+            .ok()
+            .and_then(|m| m.get(registry_host).cloned())
+        {
+            return known.map_err(CredentialError::Earlier);
+        }
+        let answer = self.source.credential(registry_host);
+        if let Ok(mut m) = self.answers.lock() {
+            m.insert(
+                registry_host.to_owned(),
+                answer
+                    .as_ref()
+                    .map(Clone::clone)
+                    .map_err(ToString::to_string),
+            );
+        }
+        answer
+    }
+}
+
 impl CredentialSource for CredentialChain {
     fn credential(&self, registry_host: &str) -> Result<Option<Credential>, CredentialError> {
         for source in &self.sources {
@@ -943,6 +991,38 @@ fn spawn_retrying(cmd: &mut Command) -> io::Result<std::process::Child> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    /// Counts the questions; answers Basic for `good`, an error for `broken`, none otherwise.
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl CredentialSource for Counting {
+        fn credential(&self, host: &str) -> Result<Option<Credential>, CredentialError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match host {
+                "good" => Ok(Some(Credential::Basic {
+                    username: "u".into(),
+                    password: "p".into(),
+                })),
+                "broken" => Err(CredentialError::Earlier("helper failed".into())),
+                _ => Ok(None),
+            }
+        }
+    }
+
+    #[test]
+    fn memoized_asks_each_host_once_and_keeps_errors() {
+        let m = Memoized::new(Counting(std::sync::atomic::AtomicUsize::new(0)));
+        for _ in 0..3 {
+            assert!(matches!(
+                m.credential("good"),
+                Ok(Some(Credential::Basic { .. }))
+            ));
+            assert!(matches!(m.credential("anon"), Ok(None)));
+            let e = m.credential("broken").unwrap_err();
+            assert!(e.to_string().contains("helper failed"), "{e}");
+        }
+        assert_eq!(m.source.0.load(std::sync::atomic::Ordering::Relaxed), 3);
+    }
 
     const B64_ALICE: &str = "YWxpY2U6czNjcjN0"; // alice:s3cr3t
 
