@@ -20,7 +20,7 @@ use crate::oci;
 use crate::registry::client::{Endpoint, RegistryClient};
 use crate::verify::envelope::parse_unverified;
 use crate::verify::limits::Limits;
-use crate::verify::revocation::ocsp::request_der;
+use crate::verify::revocation::ocsp::{UnverifiedOcsp, request_der};
 use crate::verify::x509::Certificate;
 
 /// Deadline for one CRL download (notation's CRL timeout).
@@ -91,29 +91,70 @@ pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, Cr
     known.extend(request.certificates.iter());
 
     // CA certificates of the chains that are not trust-store certificates go in, so that the
-    // node can check the CRLs and responses they issued.
+    // node can check the CRLs and responses they issued — only those that chain to the trust
+    // stores: import refuses a bundle holding any other (a signature by an untrusted signer on
+    // the same image must not make the whole bundle unusable).
     let mut included: BTreeSet<Vec<u8>> =
         request.anchors.iter().map(|c| c.der().to_vec()).collect();
-    for cert in &request.certificates {
-        if included.insert(cert.der().to_vec()) {
-            let mut h = format::item(ItemKind::Certificate, Some("--certificate".into()));
+    let mut admitted: Vec<&Certificate> = request.anchors.iter().collect();
+    let mut candidates: Vec<(&Certificate, &str)> = request
+        .certificates
+        .iter()
+        .map(|c| (c, "--certificate"))
+        .chain(
+            request
+                .chains
+                .iter()
+                .flat_map(|chain| chain.iter().skip(1).map(|c| (c, "signature chain"))),
+        )
+        .filter(|(c, _)| !included.contains(c.der()))
+        .collect();
+    loop {
+        let before = candidates.len();
+        candidates.retain(|&(cert, source)| {
+            if included.contains(cert.der()) {
+                return false;
+            }
+            if !admitted
+                .iter()
+                .any(|issuer| cert.is_issued_by(issuer).is_ok())
+            {
+                return true;
+            }
+            included.insert(cert.der().to_vec());
+            let is_ca = cert
+                .extensions()
+                .basic_constraints
+                .as_ref()
+                .is_some_and(|(bc, _)| bc.ca);
+            if !is_ca {
+                // Import takes CA certificates only (they are there to check what they issued).
+                report.missing.push(format!(
+                    "certificate {} ({source}): not a CA certificate; not included",
+                    cert.subject()
+                ));
+                return false;
+            }
+            admitted.push(cert);
+            let mut h = format::item(ItemKind::Certificate, Some(source.into()));
             h.subject = Some(cert.subject());
             items.push((h, cert.der().to_vec()));
             report
                 .collected
                 .push(format!("certificate {}", cert.subject()));
+            false
+        });
+        if candidates.len() == before {
+            break;
         }
     }
-    for chain in &request.chains {
-        for cert in chain.iter().skip(1) {
-            if included.insert(cert.der().to_vec()) {
-                let mut h = format::item(ItemKind::Certificate, Some("signature chain".into()));
-                h.subject = Some(cert.subject());
-                items.push((h, cert.der().to_vec()));
-                report
-                    .collected
-                    .push(format!("certificate {}", cert.subject()));
-            }
+    let mut left_out: BTreeSet<Vec<u8>> = BTreeSet::new();
+    for (cert, source) in candidates {
+        if left_out.insert(cert.der().to_vec()) {
+            report.missing.push(format!(
+                "certificate {} ({source}): does not chain to a trust store certificate; not included",
+                cert.subject()
+            ));
         }
     }
 
@@ -161,8 +202,15 @@ pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, Cr
     for file in files {
         match std::fs::read(&file) {
             Ok(der) if der.len() as u64 <= format::MAX_CRL_BYTES => {
-                items.push((format::item(ItemKind::Crl, Some(file.clone())), der));
-                report.collected.push(format!("CRL file {file}"));
+                match crate::verify::revocation::crl::Crl::parse_unverified(&der) {
+                    Ok(crl) => {
+                        let mut h = format::item(ItemKind::Crl, Some(file.clone()));
+                        h.issuer = Some(render_name(crl.issuer_der()));
+                        items.push((h, der));
+                        report.collected.push(format!("CRL file {file}"));
+                    }
+                    Err(e) => report.missing.push(format!("CRL file {file}: {e}")),
+                }
             }
             Ok(_) => report.missing.push(format!(
                 "CRL file {file}: larger than {} bytes",
@@ -208,7 +256,15 @@ pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, Cr
         };
         let mut got = false;
         for url in &cert.extensions().ocsp_urls {
-            match fetch(&http, url, format::MAX_OCSP_BYTES, OCSP_TIMEOUT, Some(&req)).await {
+            let fetched = fetch(&http, url, format::MAX_OCSP_BYTES, OCSP_TIMEOUT, Some(&req))
+                .await
+                .and_then(|der| {
+                    // A responder's tryLater, an error page: not a response import could use.
+                    UnverifiedOcsp::parse(&der)
+                        .map(|_| der)
+                        .map_err(|e| e.to_string())
+                });
+            match fetched {
                 Ok(der) => {
                     let mut h = format::item(ItemKind::Ocsp, Some(url.clone()));
                     h.issuer = Some(issuer.subject());
@@ -235,13 +291,20 @@ pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, Cr
     for file in &request.ocsp_files {
         match std::fs::read(file) {
             Ok(der) if der.len() as u64 <= format::MAX_OCSP_BYTES => {
-                items.push((
-                    format::item(ItemKind::Ocsp, Some(file.display().to_string())),
-                    der,
-                ));
-                report
-                    .collected
-                    .push(format!("OCSP file {}", file.display()));
+                match UnverifiedOcsp::parse(&der) {
+                    Ok(_) => {
+                        items.push((
+                            format::item(ItemKind::Ocsp, Some(file.display().to_string())),
+                            der,
+                        ));
+                        report
+                            .collected
+                            .push(format!("OCSP file {}", file.display()));
+                    }
+                    Err(e) => report
+                        .missing
+                        .push(format!("OCSP file {}: {e}", file.display())),
+                }
             }
             Ok(_) => report.missing.push(format!(
                 "OCSP file {}: larger than {} bytes",

@@ -1468,8 +1468,21 @@ fn operator_supplied_crl_and_ocsp_files_are_included_and_used() {
     assert!(revocation_line(&r.out).ends_with("passed"), "{}", r.out);
 
     // Without --image: the intermediate that issued a --crl file is given with --certificate.
+    // What import would refuse is left out and reported, so that the rest stays usable: a CA
+    // that does not chain to the trust stores, a file that is not a CRL, one that is not an
+    // OCSP response.
     let intermediate_pem = online.path("intermediate.pem");
     std::fs::write(&intermediate_pem, c.intermediate.pem()).unwrap();
+    let stranger = TestCert::self_signed(
+        CertSpec::ca("notaryd bundle test stranger", Some(0)),
+        TestKey::cached(KeyKind::P256, 83),
+    );
+    let stranger_pem = online.path("stranger.pem");
+    std::fs::write(&stranger_pem, stranger.pem()).unwrap();
+    let not_crl = online.path("not.crl");
+    std::fs::write(&not_crl, b"<html>not found</html>").unwrap();
+    let not_ocsp = online.path("not.ocsp");
+    std::fs::write(&not_ocsp, b"tryLater").unwrap();
     let out2 = online.path("files-only.bundle");
     let r = online.create(
         &out2,
@@ -1478,17 +1491,40 @@ fn operator_supplied_crl_and_ocsp_files_are_included_and_used() {
             s(&root_crl),
             "--crl",
             s(&int_crl),
+            "--crl",
+            s(&not_crl),
             "--ocsp",
             s(&leaf_ocsp),
+            "--ocsp",
+            s(&not_ocsp),
             "--certificate",
             s(&intermediate_pem),
+            "--certificate",
+            s(&stranger_pem),
         ],
     );
-    assert!(r.code == 0 || r.code == 1, "{}", r.all());
+    assert_eq!(r.code, 1, "{}", r.all());
     assert!(
         r.out
             .lines()
             .any(|l| l == format!("collected certificate {}", subject(&c.intermediate))),
+        "{}",
+        r.all()
+    );
+    for (what, name) in [
+        ("CRL file", s(&not_crl).to_owned()),
+        ("OCSP file", s(&not_ocsp).to_owned()),
+        ("certificate", subject(&stranger)),
+    ] {
+        assert!(
+            r.err.contains(&format!("{what} {name}")),
+            "{what} {name} reported missing:\n{}",
+            r.all()
+        );
+    }
+    assert!(
+        r.err
+            .contains("does not chain to a trust store certificate"),
         "{}",
         r.all()
     );
