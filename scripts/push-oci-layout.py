@@ -3,7 +3,9 @@
 (no authentication), keeping the layout's tags: scripts/systemd-sandbox-test.sh uses it to
 serve examples/hello/layout (the image, its signatures and the referrers tag index).
 
-    push-oci-layout.py LAYOUT_DIR http://HOST:PORT REPOSITORY
+    push-oci-layout.py [--unsigned] LAYOUT_DIR http://HOST:PORT REPOSITORY
+
+--unsigned pushes the tagged images only: no signature manifest, no referrers tag index.
 
 Standard library only. Manifests are pushed after the blobs they name, signature manifests
 before the image and the referrers index last, as a registry without the referrers API
@@ -27,7 +29,11 @@ def request(method, url, data=None, headers=None):
 
 
 def main():
-    layout, base, repo = sys.argv[1:4]
+    args = sys.argv[1:]
+    unsigned = args[:1] == ["--unsigned"]
+    if unsigned:
+        args = args[1:]
+    layout, base, repo = args[:3]
     blobs = os.path.join(layout, "blobs", "sha256")
     manifests = {}
     for digest in sorted(os.listdir(blobs)):
@@ -55,6 +61,8 @@ def main():
     }
     # Untagged (signatures) first, then tags, the referrers tag schema's "sha256-…" tag last.
     order = sorted(manifests, key=lambda d: (d in tags, tags.get(d, "").startswith("sha256-")))
+    if unsigned:
+        order = [d for d in order if d in tags and not tags[d].startswith("sha256-")]
     for digest in order:
         media_type, data = manifests[digest]
         ref = tags.get(digest, "sha256:" + digest)

@@ -3,7 +3,7 @@
 # hardening setting of the units in force, and checks that notaryd works inside that sandbox:
 # socket activation of both sockets (verifier first, CRI proxy second), Type=notify start,
 # ExecStartPre and ExecReload (`notaryd config check`), a signed image pulled over TCP from a
-# local registry and accepted, an unsigned one refused, the CRI proxy reaching containerd's
+# local registry and accepted, an image with no signature refused, the CRI proxy reaching containerd's
 # root-only socket with no capability, the audit log in LogsDirectory, a clean stop.
 # `systemd-analyze verify` and `security` only read the units; this runs them.
 #
@@ -74,8 +74,10 @@ registry="127.0.0.1:$port"
 etc="$work/etc-notaryd"
 cp -a /etc/notaryd "$etc"
 cp -r examples/hello/notation/truststore/x509/ca/example "$etc/truststore/x509/ca/"
-sed "s#registry.example/notaryd/hello#$registry/notaryd/hello#" \
+sed -e "s#\"registry.example/notaryd/hello\"#\"$registry/notaryd/hello\", \"$registry/notaryd/unsigned\"#" \
   examples/hello/notation/trustpolicy.json >"$etc/trustpolicy.json"
+grep -q "$registry/notaryd/unsigned" "$etc/trustpolicy.json" ||
+  { echo "systemd-sandbox: could not scope the test policy" >&2; exit 1; }
 mkdir -p "$etc/certs.d/$registry"
 printf 'server = "http://%s"\n\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' \
   "$registry" "$registry" >"$etc/certs.d/$registry/hosts.toml"
@@ -171,6 +173,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 python3 scripts/push-oci-layout.py examples/hello/layout "http://$registry" notaryd/hello >/dev/null
+python3 scripts/push-oci-layout.py --unsigned examples/hello/layout "http://$registry" notaryd/unsigned >/dev/null
 
 # --- the units ------------------------------------------------------------------------------
 check "notaryd.socket and notaryd-cri.socket start" NS systemctl start notaryd.socket notaryd-cri.socket
@@ -190,8 +193,9 @@ check "the first connection starts notaryd.service" NS systemctl is-active --qui
 check "the sandboxed daemon accepts the signed image (got: ${out%%$'\n'*})" \
   grep -q "^ACCEPTED $signed" <<<"$out"
 rc=0
-NS timeout 60 notaryd verify --daemon "$registry/notaryd/unsigned:v1" >/dev/null 2>&1 || rc=$?
-check "an image without a verdict is not accepted (exit $rc)" test "$rc" != 0
+out=$(NS timeout 60 notaryd verify --daemon "$registry/notaryd/unsigned:v1" 2>&1) || rc=$?
+check "the same image without its signatures is rejected (exit $rc, expected 1: ${out%%$'\n'*})" \
+  test "$rc" = 1
 journal=$(NS journalctl -u notaryd.service --no-pager -o cat 2>/dev/null)
 check "the verifier socket came from systemd" \
   grep -q "verifier: serving on the socket passed by systemd" <<<"$journal"
