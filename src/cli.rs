@@ -413,6 +413,7 @@ pub async fn bundle_create(
         .filter_map(|c| Certificate::from_der(c.der()).ok())
         .collect();
     let mut chains = Vec::new();
+    let mut unreadable = Vec::new();
     let limits = Limits::default();
     for image in &args.image {
         let reference =
@@ -432,8 +433,9 @@ pub async fn bundle_create(
         let mut got = false;
         for ep in endpoints.iter().filter(|e| e.capabilities.pull) {
             match signature_chains(&client, ep, reference.repository(), &target, &limits).await {
-                Ok(c) => {
+                Ok((c, problems)) => {
                     chains.extend(c);
+                    unreadable.extend(problems);
                     got = true;
                     break;
                 }
@@ -471,6 +473,7 @@ pub async fn bundle_create(
             .iter()
             .map(read_cert)
             .collect::<Result<Vec<_>, _>>()?,
+        unreadable,
     };
     let (items, report) = collect(&request).await;
     if !items

@@ -56,11 +56,16 @@ pub struct CreateRequest {
     /// CA certificates given by the operator (issuers of CRLs and OCSP responses that are not
     /// in the trust stores, e.g. intermediates), included in the bundle.
     pub certificates: Vec<Certificate>,
+    /// What could not be read while finding the chains (reported as missing).
+    pub unreadable: Vec<String>,
 }
 
 /// Collects everything and returns the bundle's items and the report.
 pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, CreateReport) {
-    let mut report = CreateReport::default();
+    let mut report = CreateReport {
+        missing: request.unreadable.clone(),
+        ..CreateReport::default()
+    };
     let mut items: Vec<(ItemHeader, Vec<u8>)> = Vec::new();
     let http = reqwest::Client::builder()
         // Only http:// is fetched (as notation does), redirects included.
@@ -376,92 +381,86 @@ fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The signing and TSA chains of every signature of an artifact in a registry (unverified:
-/// they only say where revocation data lives).
+/// The signing chains (and TSA chains) of `reference`'s signatures at `ep`, found as a
+/// verification finds them (unverified: they only say where revocation data lives), and a line for each signature that could not be read (for the
+/// report: its chain's CRLs and responders are then not collected).
 pub async fn signature_chains(
     client: &RegistryClient,
     ep: &Endpoint,
     repository: &str,
     reference: &str,
     limits: &Limits,
-) -> Result<Vec<Vec<Certificate>>, crate::registry::error::RegistryError> {
+) -> Result<(Vec<Vec<Certificate>>, Vec<String>), crate::registry::error::RegistryError> {
     let manifest = client
         .fetch_manifest(ep, repository, reference, limits.max_manifest_bytes)
         .await?;
-    let mut entries = Vec::new();
-    match client
-        .referrers_page(
-            ep,
-            repository,
-            &manifest.digest,
-            oci::ARTIFACT_TYPE_NOTARY_SIGNATURE,
-            None,
-            limits.max_manifest_bytes,
-        )
-        .await?
-    {
-        Some(page) => entries.extend(page.entries),
-        None => {
-            let tag = oci::referrers_tag(&manifest.digest);
-            if let Ok(index) = client
-                .fetch_manifest(ep, repository, &tag, limits.max_manifest_bytes)
-                .await
-                && let Ok(parsed) = oci::Manifest::parse(&index.bytes)
-            {
-                entries.extend(parsed.manifests);
-            }
+    let entries = crate::registry::discovery::signature_entries(
+        client,
+        ep,
+        repository,
+        &manifest.digest,
+        limits.max_manifest_bytes,
+    )
+    .await?;
+    let mut chains = Vec::new();
+    let mut unreadable = Vec::new();
+    for entry in entries.iter().take(limits.max_signature_attempts) {
+        match signature_chain(client, ep, repository, entry, limits).await {
+            Ok(found) => chains.extend(found),
+            Err(e) => unreadable.push(format!(
+                "signature {} of {}/{repository}@{}: {e}",
+                entry.digest, ep.host, manifest.digest
+            )),
         }
     }
-    let mut chains = Vec::new();
-    for entry in entries
+    Ok((chains, unreadable))
+}
+
+/// The chains one signature carries: its x5c chain and its timestamp token's certificates.
+async fn signature_chain(
+    client: &RegistryClient,
+    ep: &Endpoint,
+    repository: &str,
+    entry: &crate::verify::descriptor::Descriptor,
+    limits: &Limits,
+) -> Result<Vec<Vec<Certificate>>, String> {
+    let sig = client
+        .fetch_manifest(
+            ep,
+            repository,
+            entry.digest.as_str(),
+            limits.max_manifest_bytes,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let parsed = oci::Manifest::parse(&sig.bytes).map_err(|e| e.to_string())?;
+    let layer = parsed
+        .layers
+        .first()
+        .or(parsed.blobs.first())
+        .ok_or("the signature manifest names no envelope")?;
+    let envelope = client
+        .fetch_blob(
+            ep,
+            repository,
+            &layer.digest,
+            layer.size,
+            limits.max_envelope_bytes,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let p = parse_unverified(&layer.media_type, &envelope, limits).map_err(|e| e.to_string())?;
+    let chain = p
+        .certificate_chain
         .iter()
-        .filter(|e| oci::is_signature_entry(e))
-        .take(limits.max_signature_attempts)
-    {
-        let Ok(sig) = client
-            .fetch_manifest(
-                ep,
-                repository,
-                entry.digest.as_str(),
-                limits.max_manifest_bytes,
-            )
-            .await
-        else {
-            continue;
-        };
-        let Ok(parsed) = oci::Manifest::parse(&sig.bytes) else {
-            continue;
-        };
-        let Some(layer) = parsed.layers.first().or(parsed.blobs.first()) else {
-            continue;
-        };
-        let Ok(envelope) = client
-            .fetch_blob(
-                ep,
-                repository,
-                &layer.digest,
-                layer.size,
-                limits.max_envelope_bytes,
-            )
-            .await
-        else {
-            continue;
-        };
-        let Ok(p) = parse_unverified(&layer.media_type, &envelope, limits) else {
-            continue;
-        };
-        let chain: Vec<Certificate> = p
-            .certificate_chain
-            .iter()
-            .filter_map(|d| Certificate::from_der(d).ok())
-            .collect();
-        if let Some(token) = &p.timestamp_token
-            && let Ok(tsa) =
-                crate::verify::timestamp::token_certificates(token, limits.max_chain_len)
-        {
-            chains.push(order_chain(tsa));
-        }
-        chains.push(chain);
+        .map(|d| Certificate::from_der(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("its certificate chain: {e}"))?;
+    let mut chains = vec![chain];
+    if let Some(token) = &p.timestamp_token {
+        let tsa = crate::verify::timestamp::token_certificates(token, limits.max_chain_len)
+            .map_err(|e| format!("its timestamp token: {e}"))?;
+        chains.push(order_chain(tsa));
     }
     Ok(chains)
 }

@@ -434,53 +434,12 @@ async fn offer_signatures(
 ) -> Result<bool, RegistryError> {
     let limits = verifier.limits();
     let mut found = false;
-    let mut page_url: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        pages += 1;
-        // A repository whose registry just said it has no referrers API is not asked again
-        // (one request fewer per verification for a resident verifier).
-        let page = if pages == 1 && client.known_without_referrers_api(ep, repository) {
-            None
-        } else {
-            client
-                .referrers_page(
-                    ep,
-                    repository,
-                    &target.digest,
-                    oci::ARTIFACT_TYPE_NOTARY_SIGNATURE,
-                    page_url.as_deref(),
-                    limits.max_manifest_bytes,
-                )
-                .await?
-        };
-        let (entries, next) = match page {
-            Some(page) => (page.entries, page.next),
-            // The API is unsupported here: the tag schema is the whole listing.
-            None if pages == 1 => (
-                tag_schema_entries(
-                    client,
-                    ep,
-                    repository,
-                    &target.digest,
-                    limits.max_manifest_bytes,
-                )
-                .await?,
-                None,
-            ),
-            // A registry that answered page 1 and then denies having the API is broken; going
-            // to the tag schema now would mix two listings.
-            None => {
-                return Err(RegistryError::Protocol {
-                    url: page_url.unwrap_or_default(),
-                    detail: "the referrers API stopped answering in the middle of a listing".into(),
-                });
-            }
-        };
-        // Always filtered on the client: a registry that claims to filter and does not costs
-        // nothing here. A digest listed twice (across pages, or again upstream after a mirror)
-        // is tried once.
-        for entry in entries.into_iter().filter(oci::is_signature_entry) {
+    let mut listing = SignatureListing::new(ep, repository, &target.digest);
+    // Page by page: the first signature that passes decides, and later pages are not fetched.
+    while let Some(entries) = listing.next_page(client, limits.max_manifest_bytes).await? {
+        // A digest listed twice (across pages, or again upstream after a mirror) is tried
+        // once.
+        for entry in entries {
             if !seen.insert(entry.digest.clone()) {
                 continue;
             }
@@ -491,18 +450,121 @@ async fn offer_signatures(
                 return Ok(true);
             }
         }
-        match next {
-            None => return Ok(found),
-            Some(_) if pages >= MAX_REFERRERS_PAGES => {
+    }
+    Ok(found)
+}
+
+/// Every signature entry of `subject` at `ep`, each digest once: what
+/// `notaryd bundle create` reads the signing chains from.
+pub async fn signature_entries(
+    client: &RegistryClient,
+    ep: &Endpoint,
+    repository: &str,
+    subject: &Digest,
+    max_manifest_bytes: u64,
+) -> Result<Vec<Descriptor>, RegistryError> {
+    let mut listing = SignatureListing::new(ep, repository, subject);
+    let mut seen = HashSet::new();
+    let mut all = Vec::new();
+    while let Some(entries) = listing.next_page(client, max_manifest_bytes).await? {
+        all.extend(
+            entries
+                .into_iter()
+                .filter(|e| seen.insert(e.digest.clone())),
+        );
+    }
+    Ok(all)
+}
+
+/// The signatures of one subject at one host, page by page: the referrers API (`Link`
+/// pagination, at most [`MAX_REFERRERS_PAGES`]), or, when the API is unsupported, the
+/// referrers tag schema as the whole listing. Always filtered on the client: a registry that
+/// claims to filter and does not costs nothing here.
+struct SignatureListing<'a> {
+    ep: &'a Endpoint,
+    repository: &'a str,
+    subject: &'a Digest,
+    pages: usize,
+    next: Option<String>,
+    done: bool,
+}
+
+impl<'a> SignatureListing<'a> {
+    fn new(ep: &'a Endpoint, repository: &'a str, subject: &'a Digest) -> Self {
+        Self {
+            ep,
+            repository,
+            subject,
+            pages: 0,
+            next: None,
+            done: false,
+        }
+    }
+
+    /// The next page's signature entries; `None` when the listing is over.
+    async fn next_page(
+        &mut self,
+        client: &RegistryClient,
+        max: u64,
+    ) -> Result<Option<Vec<Descriptor>>, RegistryError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.pages >= MAX_REFERRERS_PAGES {
+            return Err(RegistryError::Protocol {
+                url: format!(
+                    "{}/{} referrers of {}",
+                    self.ep.host, self.repository, self.subject
+                ),
+                detail: format!(
+                    "more than {MAX_REFERRERS_PAGES} pages of referrers; stopped looking"
+                ),
+            });
+        }
+        self.pages += 1;
+        let (ep, repository) = (self.ep, self.repository);
+        // A repository whose registry just said it has no referrers API is not asked again
+        // (one request fewer per verification for a resident verifier).
+        let page = if self.pages == 1 && client.known_without_referrers_api(ep, repository) {
+            None
+        } else {
+            client
+                .referrers_page(
+                    ep,
+                    repository,
+                    self.subject,
+                    oci::ARTIFACT_TYPE_NOTARY_SIGNATURE,
+                    self.next.as_deref(),
+                    max,
+                )
+                .await?
+        };
+        let entries = match page {
+            Some(page) => {
+                self.next = page.next;
+                page.entries
+            }
+            // The API is unsupported here: the tag schema is the whole listing.
+            None if self.pages == 1 => {
+                self.next = None;
+                tag_schema_entries(client, ep, repository, self.subject, max).await?
+            }
+            // A registry that answered page 1 and then denies having the API is broken; going
+            // to the tag schema now would mix two listings.
+            None => {
                 return Err(RegistryError::Protocol {
-                    url: format!("{}/{repository} referrers of {}", ep.host, target.digest),
-                    detail: format!(
-                        "more than {MAX_REFERRERS_PAGES} pages of referrers; stopped looking"
-                    ),
+                    url: self.next.take().unwrap_or_default(),
+                    detail: "the referrers API stopped answering in the middle of a listing".into(),
                 });
             }
-            Some(url) => page_url = Some(url),
-        }
+        };
+        self.done = self.next.is_none();
+        Ok(Some(
+            entries
+                .into_iter()
+                .filter(oci::is_signature_entry)
+                .collect(),
+        ))
     }
 }
 

@@ -1565,6 +1565,51 @@ fn operator_supplied_crl_and_ocsp_files_are_included_and_used() {
 }
 
 #[test]
+fn create_reports_unreadable_and_untrusted_signatures_and_the_bundle_still_imports() {
+    let online = Online::start();
+    // Beside the good signature: one whose envelope is not JWS, one by a signer of another PKI.
+    online.reg.sign(
+        REPO,
+        &online.image,
+        "application/jose+json",
+        b"{not an envelope",
+        SignatureForm::Legacy,
+    );
+    let stranger = Chain::new(KeyKind::P256);
+    let m = &online.image;
+    let jws = Jws::new(
+        &stranger,
+        payload_for(&m.media_type, &m.digest, m.size, &[]),
+    )
+    .sign();
+    online.reg.sign(
+        REPO,
+        &online.image,
+        "application/jose+json",
+        &jws,
+        SignatureForm::Legacy,
+    );
+    let out = online.path("mixed.bundle");
+    let r = online.create_for_image(&out);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.err.lines().any(|l| l.contains("signature sha256:")),
+        "the unreadable signature is reported:\n{}",
+        r.all()
+    );
+    assert!(
+        r.err
+            .contains("does not chain to a trust store certificate"),
+        "{}",
+        r.all()
+    );
+    let state = online.path("state");
+    let r = online.import(&out, &state);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(online.verify(&state).code, 0);
+}
+
+#[test]
 fn create_covers_the_certificates_of_a_signatures_timestamp_token() {
     use crate::common::tsa::Tsa;
     use notaryd::verify::crypto::HashAlgorithm;
