@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use der::Encode;
 
-use super::crl::{Crl, CrlEntry, CrlReason, cmp_crl_numbers};
+use super::crl::{Crl, CrlEntry, CrlError, CrlReason, cmp_crl_numbers};
 use super::ocsp::{OcspCertStatus, OcspResponse, SingleStatus};
 use super::{CertRevocationStatus, RevocationQuery, RevocationSource};
 use crate::verify::time::Timestamp;
@@ -258,7 +258,11 @@ impl RevocationSet {
             let RevocationItem::Crl(der) = item else {
                 continue;
             };
-            let mut last_error = None;
+            // The issuer names the CRL (compared before anything else is parsed or checked);
+            // the error worth reporting is that of a certificate with that name, not the
+            // name mismatch of whichever certificate happened to be tried last.
+            let mut named = None;
+            let mut failure = None;
             let mut verified = None;
             for issuer in &issuers {
                 match Crl::parse_and_verify(der, issuer) {
@@ -266,16 +270,28 @@ impl RevocationSet {
                         verified = Some((crl, key_hash(issuer)));
                         break;
                     }
-                    Err(e) => last_error = Some(e.to_string()),
+                    Err(CrlError::IssuerMismatch { crl_issuer, .. }) => named = Some(crl_issuer),
+                    Err(e) => {
+                        failure.get_or_insert_with(|| (issuer.subject(), e.to_string()));
+                    }
                 }
             }
             let Some((crl, issuer_key)) = verified else {
+                let (issuer, reason) = match (failure, named) {
+                    (Some((subject, e)), _) => (subject, e),
+                    (None, Some(name)) => (
+                        name,
+                        "no trust-store or bundle certificate has this issuer name".into(),
+                    ),
+                    (None, None) => (
+                        "?".into(),
+                        "no trust-store or bundle certificate can verify it".into(),
+                    ),
+                };
                 return Err(RevocationSetError::Crl {
                     index,
-                    issuer: "?".into(),
-                    reason: last_error.unwrap_or_else(|| {
-                        "no trust-store or bundle certificate can verify it".into()
-                    }),
+                    issuer,
+                    reason,
                 });
             };
             if stale(crl.next_update()) {
