@@ -322,7 +322,7 @@ pub struct Config {
     /// Multi-platform rule.
     pub platform_signatures: PlatformSignatures,
     /// References and digests allowed without verification.
-    pub exempt: Vec<String>,
+    pub exempt: Vec<Exemption>,
     /// Most cached verdicts.
     pub cache_max_entries: usize,
     /// How long a verdict is cached.
@@ -619,11 +619,14 @@ impl Config {
                 ));
             }
         }
-        for e in &v.exempt {
-            if let Err(problem) = check_exemption(e) {
-                return Err(invalid("verification.exempt", format!("{e:?}: {problem}")));
-            }
-        }
+        let exempt = v
+            .exempt
+            .iter()
+            .map(|e| {
+                Exemption::parse(e)
+                    .map_err(|problem| invalid("verification.exempt", format!("{e:?}: {problem}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
 
         let c = raw.cache;
         let cache_max_entries = count("cache.max_entries", c.max_entries, 4096, 0, 1_000_000)?;
@@ -745,7 +748,7 @@ impl Config {
             verify_timeout,
             max_signatures,
             platform_signatures,
-            exempt: v.exempt,
+            exempt,
             cache_max_entries,
             cache_ttl,
             cache_rejection_ttl,
@@ -807,19 +810,46 @@ pub fn check_namespace(ns: &str) -> Result<(), String> {
     }
 }
 
-/// An exemption: a digest (`sha256:…`) or a reference pinned by digest. A tag alone is refused:
-/// a tag can be moved to any image.
-pub fn check_exemption(e: &str) -> Result<(), String> {
-    if crate::verify::descriptor::Digest::parse(e).is_ok() {
-        return Ok(());
+/// An image allowed without verification (`verification.exempt`), parsed once at load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exemption {
+    /// This digest, in any repository.
+    Digest(crate::verify::descriptor::Digest),
+    /// This digest in this repository (a reference pinned by digest).
+    Pinned(crate::reference::Reference),
+}
+
+impl Exemption {
+    /// Reads a digest (`sha256:…`) or a reference pinned by digest. A tag alone is refused:
+    /// a tag can be moved to any image.
+    pub fn parse(e: &str) -> Result<Self, String> {
+        if let Ok(d) = crate::verify::descriptor::Digest::parse(e) {
+            return Ok(Self::Digest(d));
+        }
+        match crate::reference::Reference::parse(e) {
+            Ok(r) if r.digest().is_some() => Ok(Self::Pinned(r)),
+            Ok(_) => Err(
+                "a reference without a digest: a tag can be moved to any image, pin it with @sha256:…"
+                    .into(),
+            ),
+            Err(err) => Err(err.to_string()),
+        }
     }
-    match crate::reference::Reference::parse(e) {
-        Ok(r) if r.digest().is_some() => Ok(()),
-        Ok(_) => Err(
-            "a reference without a digest: a tag can be moved to any image, pin it with @sha256:…"
-                .into(),
-        ),
-        Err(err) => Err(err.to_string()),
+
+    /// Whether `digest` of `reference` is this exemption.
+    pub fn covers(
+        &self,
+        reference: &crate::reference::Reference,
+        digest: &crate::verify::descriptor::Digest,
+    ) -> bool {
+        match self {
+            Self::Digest(d) => d == digest,
+            Self::Pinned(r) => {
+                r.digest() == Some(digest)
+                    && r.registry() == reference.registry()
+                    && r.repository() == reference.repository()
+            }
+        }
     }
 }
 

@@ -591,17 +591,8 @@ fn credential_hash(c: &Option<Credential>) -> u64 {
 }
 
 /// Whether `digest` of `reference` is on the exemption list.
-fn is_exempt(exempt: &[String], reference: &Reference, digest: &Digest) -> bool {
-    exempt.iter().any(|e| {
-        if let Ok(d) = Digest::parse(e) {
-            return d == *digest;
-        }
-        Reference::parse(e).is_ok_and(|r| {
-            r.digest() == Some(digest)
-                && r.registry() == reference.registry()
-                && r.repository() == reference.repository()
-        })
-    })
+fn is_exempt(exempt: &[crate::config::Exemption], reference: &Reference, digest: &Digest) -> bool {
+    exempt.iter().any(|e| e.covers(reference, digest))
 }
 
 impl VerifierService {
