@@ -574,7 +574,12 @@ impl RegistryClient {
                 if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                     RegistryError::Unauthorized {
                         host: ep.host.clone(),
-                        repository: scope.to_owned(),
+                        // `repository:<name>:pull` → the name, as the other refusals say it.
+                        repository: scope
+                            .strip_prefix("repository:")
+                            .and_then(|s| s.rsplit_once(':'))
+                            .map_or(scope, |(name, _)| name)
+                            .to_owned(),
                         detail: format!(
                             "token service refused {}: {}",
                             if credential.is_some() {

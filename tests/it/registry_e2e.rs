@@ -415,6 +415,11 @@ async fn token_service_refusing_credentials_is_unauthorized() {
     .await
     .unwrap_err();
     assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err}");
+    // The message names the repository, not the token scope.
+    assert!(
+        matches!(&err, RegistryError::Unauthorized { repository, .. } if repository == REPO),
+        "{err}"
+    );
 }
 
 #[tokio::test]
