@@ -317,39 +317,32 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
     let mut findings = Vec::new();
 
     // The daemon.
-    let daemon_ok = match crate::cli::daemon_client(&input.socket).await {
-        Ok(mut c) => match c.health(v1::HealthRequest {}).await {
-            Ok(r) if r.get_ref().status == v1::health_response::ServingStatus::Serving as i32 => {
-                findings.push(finding(
-                    Severity::Ok,
-                    format!("notaryd at {}", input.socket.display()),
-                    "serving",
-                ));
-                true
-            }
-            Ok(_) => {
-                findings.push(finding(
-                    Severity::Bypass,
-                    format!("notaryd at {}", input.socket.display()),
-                    "not serving",
-                ));
-                false
-            }
-            Err(e) => {
-                findings.push(finding(
-                    Severity::Bypass,
-                    format!("notaryd at {}", input.socket.display()),
-                    e.message().to_owned(),
-                ));
-                false
-            }
-        },
+    let daemon = format!("notaryd at {}", input.socket.display());
+    let health = bounded(async {
+        let mut c = crate::cli::daemon_client(&input.socket)
+            .await
+            .map_err(|e| {
+                format!(
+                    "{e}: every route that asks it denies (fail closed) or, for an empty route, \
+                     nothing asks"
+                )
+            })?;
+        c.health(v1::HealthRequest {})
+            .await
+            .map_err(|s| s.message().to_owned())
+    })
+    .await;
+    let daemon_ok = match health {
+        Ok(r) if r.get_ref().status == v1::health_response::ServingStatus::Serving as i32 => {
+            findings.push(finding(Severity::Ok, daemon, "serving"));
+            true
+        }
+        Ok(_) => {
+            findings.push(finding(Severity::Bypass, daemon, "not serving"));
+            false
+        }
         Err(e) => {
-            findings.push(finding(
-                Severity::Bypass,
-                format!("notaryd at {}", input.socket.display()),
-                format!("{e}: every route that asks it denies (fail closed) or, for an empty route, nothing asks"),
-            ));
+            findings.push(finding(Severity::Bypass, daemon, e));
             false
         }
     };
@@ -430,14 +423,21 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
 
     // Route B: containerd 2.1+ bindir verifier with CRI on the transfer service.
     let mut containerd_version = None;
-    if let Some(sock) = &input.containerd_socket
-        && let Ok(channel) = containerd_client::connect(sock).await
-    {
-        let mut version =
-            containerd_client::services::v1::version_client::VersionClient::new(channel);
-        if let Ok(v) = version.version(()).await {
-            containerd_version = Some(v.into_inner().version);
-        }
+    if let Some(sock) = &input.containerd_socket {
+        containerd_version = bounded(async {
+            let channel = containerd_client::connect(sock)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut version =
+                containerd_client::services::v1::version_client::VersionClient::new(channel);
+            version
+                .version(())
+                .await
+                .map(|v| v.into_inner().version)
+                .map_err(|s| s.message().to_owned())
+        })
+        .await
+        .ok();
     }
     let version_2_1 = containerd_version.as_deref().map(is_at_least_2_1);
     let bindir_route = match std::fs::read_to_string(&input.containerd_config) {
@@ -521,9 +521,15 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
     // Inventory.
     let mut inventory = Vec::new();
     if let Some(sock) = &input.containerd_socket {
-        match list_images(sock, &input.namespace).await {
+        match bounded(list_images(sock, &input.namespace)).await {
             Ok(images) => {
-                let client = crate::cli::daemon_client(&input.socket).await.ok();
+                let client = bounded(async {
+                    crate::cli::daemon_client(&input.socket)
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .ok();
                 for (name, digest) in images {
                     let (verdict, reason) = match &client {
                         None => (
@@ -587,6 +593,18 @@ fn is_at_least_2_1(version: &str) -> bool {
     (major, minor) >= (2, 1)
 }
 
+/// How long doctor waits for one answer from containerd or the daemon (a verification with
+/// `--verify` included): a wedged service is reported, not waited for.
+const CALL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(90);
+
+async fn bounded<T>(
+    call: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(CALL_DEADLINE, call)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {} s", CALL_DEADLINE.as_secs())))
+}
+
 async fn list_images(sock: &Path, namespace: &str) -> Result<Vec<(String, String)>, String> {
     use containerd_client::services::v1::ListImagesRequest;
     use containerd_client::services::v1::images_client::ImagesClient;
@@ -619,20 +637,27 @@ async fn ask(
     digest: &str,
     cache_only: bool,
 ) -> (String, String) {
-    let r = client
-        .verify(v1::VerifyRequest {
-            reference: name.to_owned(),
-            descriptor: Some(v1::Descriptor {
-                media_type: String::new(),
-                digest: digest.to_owned(),
-                size: 0,
-            }),
-            auth: None,
-            namespace: String::new(),
-            report_format: v1::ReportFormat::None as i32,
-            cache_only,
-        })
-        .await;
+    let r = client.verify(v1::VerifyRequest {
+        reference: name.to_owned(),
+        descriptor: Some(v1::Descriptor {
+            media_type: String::new(),
+            digest: digest.to_owned(),
+            size: 0,
+        }),
+        auth: None,
+        namespace: String::new(),
+        report_format: v1::ReportFormat::None as i32,
+        cache_only,
+    });
+    let r = match tokio::time::timeout(CALL_DEADLINE, r).await {
+        Ok(r) => r,
+        Err(_) => {
+            return (
+                "error".into(),
+                format!("no answer within {} s", CALL_DEADLINE.as_secs()),
+            );
+        }
+    };
     match r {
         Err(s) => ("error".into(), s.message().to_owned()),
         Ok(r) => {
