@@ -711,7 +711,8 @@ fn audit_log_has_one_json_line_per_decision() {
 
 #[test]
 fn reload_reopens_a_rotated_audit_log() {
-    let s = setup("");
+    // Only SIGHUP reloads here.
+    let s = setup("[reload]\nwatch = false\n");
     let rt = runtime();
     let rotated = s.daemon.audit_path.with_extension("jsonl.1");
     rt.block_on(async {
@@ -733,6 +734,28 @@ fn reload_reopens_a_rotated_audit_log() {
     // The reload bumped the generation: a fresh decision, written to the new file.
     assert_eq!(new[0]["outcome"], "accepted");
     assert_eq!(new[0]["generation"], 2);
+
+    // Rotated again while the new configuration is broken: the reload is refused, the file is
+    // reopened all the same.
+    let rotated2 = s.daemon.audit_path.with_extension("jsonl.2");
+    std::fs::rename(&s.daemon.audit_path, &rotated2).unwrap();
+    std::fs::write(
+        s.daemon.notation.join("trustpolicy.json"),
+        b"{\"version\": \"1.0\", \"trustPolicies\": [",
+    )
+    .unwrap();
+    rt.block_on(async {
+        let mut c = s.daemon.client().await;
+        s.daemon.signal(rustix::process::Signal::HUP);
+        wait_status(&s.daemon, Duration::from_secs(10), "a refused reload", |st| {
+            st.reloads_failed >= 1
+        })
+        .await;
+        verify(&mut c, request(&s.by_digest())).await;
+    });
+    let new = s.daemon.audit();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["generation"], 2, "still the old configuration");
 }
 
 #[test]
