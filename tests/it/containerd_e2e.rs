@@ -500,6 +500,56 @@ fn containerd_pulls_the_verified_digest_even_when_its_tag_points_elsewhere() {
 }
 
 #[test]
+fn audit_mode_pulls_what_enforce_refuses_and_no_verdict_is_unavailable() {
+    let mut reg = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let imgs = images(&reg, &trusted, &revocable);
+    let ctrd = TestContainerd::start(ContainerdOptions::new(Containerd16).plain_http(reg.host()));
+    let bundle_dir = tempfile::tempdir().unwrap();
+    let bundle = bundle_dir.path().join("revocation.bundle");
+    revocable.bundle(&bundle);
+    let host = reg.host();
+    let audit = TestDaemon::start(
+        |dir| notation_config(dir, &host, &trusted, &revocable),
+        DaemonOptions {
+            cri_containerd_socket: Some(ctrd.socket().to_owned()),
+            cri: "mode = \"audit\"\n".into(),
+            ..DaemonOptions::default()
+        }
+        .with_revocation_bundle(&bundle),
+    );
+    plain_http_for_daemon(&audit, &host);
+    let enforce = daemon(&reg, &trusted, &revocable, Some(ctrd.socket()));
+    let rt = runtime();
+    rt.block_on(async {
+        // Audit: the unsigned image is pulled, the refusal is logged and audited.
+        let r = reference(&imgs.unsigned);
+        let mut kubelet = proxy_client(&audit).await;
+        pull(&mut kubelet, &r, "default")
+            .await
+            .unwrap_or_else(|e| panic!("audit mode refused {r}: {e}\n{}", audit.log()));
+        assert!(ctrd.content_has(&imgs.unsigned.layer.digest).await);
+        assert!(audit.log().contains("would deny"), "{}", audit.log());
+        assert!(
+            audit.audit().iter().any(|l| l["outcome"] == "rejected"),
+            "{:?}",
+            audit.audit()
+        );
+
+        // Enforce, with the registry gone: no verdict can be reached, the pull is refused as
+        // UNAVAILABLE naming the image, and containerd is not asked.
+        reg.stop();
+        let r = reference(&imgs.good);
+        let mut kubelet = proxy_client(&enforce).await;
+        let e = pull(&mut kubelet, &r, "default").await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unavailable, "{e:?}");
+        assert!(e.message().contains(&r), "{}", e.message());
+        assert_nothing_fetched(&ctrd, &imgs.good).await;
+    });
+}
+
+#[test]
 fn pulls_fail_closed_when_the_daemon_is_down() {
     let reg = TestRegistry::start(RegistryOptions::anonymous());
     let trusted = trusted_chain();

@@ -747,9 +747,12 @@ fn reload_reopens_a_rotated_audit_log() {
     rt.block_on(async {
         let mut c = s.daemon.client().await;
         s.daemon.signal(rustix::process::Signal::HUP);
-        wait_status(&s.daemon, Duration::from_secs(10), "a refused reload", |st| {
-            st.reloads_failed >= 1
-        })
+        wait_status(
+            &s.daemon,
+            Duration::from_secs(10),
+            "a refused reload",
+            |st| st.reloads_failed >= 1,
+        )
         .await;
         verify(&mut c, request(&s.by_digest())).await;
     });
