@@ -15,7 +15,8 @@ use crate::common::daemon::{
     write_policy,
 };
 
-use crate::common::layout::Desc;
+use crate::common::jws::{Jws, payload_for};
+use crate::common::layout::{Desc, SignatureForm};
 use crate::common::pki::{Chain, KeyKind};
 use crate::common::registry::{RegistryOptions, TestRegistry};
 
@@ -707,6 +708,62 @@ fn audit_log_has_one_json_line_per_decision() {
                 .contains("notaryd test signer")
         );
     }
+}
+
+#[test]
+fn a_cached_verdict_never_outlives_the_signature_nor_a_rejection_its_ttl() {
+    let s = setup("[cache]\nttl_seconds = 300\nrejection_ttl_seconds = 1\n");
+    // A second image in the repository, signed with an expiry five seconds from now.
+    let image = s.reg.image(REPO, "expiring", b"expiring layer");
+    let expiry = time::OffsetDateTime::now_utc() + time::Duration::seconds(5);
+    let expiry = expiry
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let mut jws = Jws::new(
+        &s.chain,
+        payload_for(&image.media_type, &image.digest, image.size, &[]),
+    );
+    jws.expiry(&expiry);
+    s.reg.sign(
+        REPO,
+        &image,
+        "application/jose+json",
+        &jws.sign(),
+        SignatureForm::Legacy,
+    );
+    let expiring = format!("{}@{}", s.scope, image.digest);
+    // And one without a signature, for now.
+    let later = s.reg.image(REPO, "later", b"signed later");
+    let unsigned = format!("{}@{}", s.scope, later.digest);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut c = s.daemon.client().await;
+        let first = verify(&mut c, request(&expiring)).await;
+        assert!(first.allowed, "{first:?}");
+        assert!(verify(&mut c, request(&expiring)).await.cached);
+        let r = verify(&mut c, request(&unsigned)).await;
+        assert!(!r.allowed && !r.cached, "{r:?}");
+        assert!(verify(&mut c, request(&unsigned)).await.cached);
+
+        tokio::time::sleep(Duration::from_millis(5500)).await;
+        // Past the signature's expiry the cached acceptance is gone: verified again, rejected.
+        let after = verify(&mut c, request(&expiring)).await;
+        assert!(!after.cached && !after.allowed, "{after:?}");
+        // The rejection was kept one second only: a signature pushed since is seen.
+        let m = &later;
+        let jws = Jws::new(&s.chain, payload_for(&m.media_type, &m.digest, m.size, &[])).sign();
+        s.reg.sign(
+            REPO,
+            m,
+            "application/jose+json",
+            &jws,
+            SignatureForm::Legacy,
+        );
+        let now_signed = verify(&mut c, request(&unsigned)).await;
+        assert!(now_signed.allowed && !now_signed.cached, "{now_signed:?}");
+    });
 }
 
 #[test]
