@@ -724,12 +724,27 @@ impl VerifierService {
             Err(overloaded) => return (overloaded, false),
         };
 
-        let endpoints = match endpoints_for(&config.hosts_dir, reference.registry(), false) {
-            Ok(e) => e,
-            Err(e) => {
+        // hosts.toml, its certificate files: file reads, off the async threads.
+        let lookup = {
+            let (hosts_dir, registry) = (config.hosts_dir.clone(), reference.registry().to_owned());
+            tokio::task::spawn_blocking(move || endpoints_for(&hosts_dir, &registry, false)).await
+        };
+        let endpoints = match lookup {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => {
                 self.count_registry_error(&e);
                 return (
                     Arc::new(Decision::error(e.to_string(), None, generation)),
+                    false,
+                );
+            }
+            Err(e) => {
+                return (
+                    Arc::new(Decision::error(
+                        format!("internal error: reading the hosts directory: {e}"),
+                        None,
+                        generation,
+                    )),
                     false,
                 );
             }
