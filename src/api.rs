@@ -30,3 +30,20 @@ pub async fn unix_channel(
         }))
         .await
 }
+
+/// A client of the daemon's Verifier service on `socket`. The error says which socket could
+/// not be reached and why, for a person to read.
+pub async fn daemon_client(
+    socket: &std::path::Path,
+) -> Result<v1::verifier_client::VerifierClient<tonic::transport::Channel>, String> {
+    let channel = unix_channel(socket).await.map_err(|e| {
+        format!(
+            "cannot reach the daemon at {}: {e}{}",
+            socket.display(),
+            std::error::Error::source(&e)
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        )
+    })?;
+    Ok(v1::verifier_client::VerifierClient::new(channel))
+}

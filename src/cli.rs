@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde::Serialize;
+use clap::{Args, Parser, Subcommand};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,20 +22,20 @@ use crate::registry::discovery::{
 };
 use crate::registry::endpoints::endpoints_for;
 use crate::registry::error::RegistryError;
-use crate::verify::descriptor::Descriptor;
 use crate::verify::limits::Limits;
 use crate::verify::policy::VerificationLevel;
 use crate::verify::revocation::set::RevocationOptions;
 use crate::verify::revocation::{NoRevocationData, RevocationSource};
 use crate::verify::time::Timestamp;
 use crate::verify::verifier::{
-    CheckStatus, MissingTrustStore, Progress, Rejected, SignatureInput, SignatureReport, Start,
-    VerificationRequest, Verified, Verifier,
+    MissingTrustStore, Progress, Rejected, SignatureInput, Start, VerificationRequest, Verified,
+    Verifier,
 };
 use crate::verify::x509::Certificate;
 
-/// Where notaryd's configuration lives unless told otherwise.
-pub const DEFAULT_CONFIG_DIR: &str = "/etc/notaryd";
+pub use crate::report::{OutputFormat, ReportView, render_view};
+
+pub use crate::config::{DEFAULT_CONFIG_DIR, DEFAULT_HOSTS_DIR};
 
 /// Exit code: the policy accepted the artifact.
 pub const EXIT_ACCEPTED: u8 = 0;
@@ -522,15 +521,6 @@ pub async fn bundle_create(
     Ok(report)
 }
 
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Human-readable report.
-    Text,
-    /// One JSON document.
-    Json,
-}
-
 /// Arguments of `notaryd verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -699,9 +689,6 @@ impl VerifyArgs {
         Wrapper::parse_from(full).args
     }
 }
-
-/// Where containerd keeps per-registry host configuration.
-pub const DEFAULT_HOSTS_DIR: &str = "/etc/containerd/certs.d";
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
     Platform::parse(s).ok_or_else(|| format!("{s:?} is not OS/ARCH[/VARIANT]"))
@@ -1042,84 +1029,6 @@ pub async fn verify_registry(
     })
 }
 
-/// The JSON report of one verdict.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonVerdict<'a> {
-    verdict: &'static str,
-    scope: &'a str,
-    artifact: &'a Descriptor,
-    trust_policy: Option<&'a str>,
-    level: Option<&'static str>,
-    fully_trusted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a crate::verify::verifier::RejectReason>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
-    signatures: &'a [SignatureReport],
-}
-
-/// The JSON report.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonReport<'a> {
-    reference: &'a str,
-    #[serde(flatten)]
-    verdict: JsonVerdict<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    platform: Option<JsonVerdict<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resolved_by: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    http_requests: Option<usize>,
-}
-
-fn json_verdict(result: &Result<Verified, Rejected>) -> JsonVerdict<'_> {
-    match result {
-        Ok(v) => JsonVerdict {
-            verdict: if v.is_skipped() {
-                "skipped"
-            } else {
-                "accepted"
-            },
-            scope: v.scope(),
-            artifact: v.target(),
-            trust_policy: Some(v.policy_name()),
-            level: Some(v.level().as_str()),
-            fully_trusted: v.is_fully_trusted(),
-            reason: None,
-            message: None,
-            signatures: v.reports(),
-        },
-        Err(r) => JsonVerdict {
-            verdict: "rejected",
-            scope: &r.scope,
-            artifact: &r.target,
-            trust_policy: r.policy_name.as_deref(),
-            level: None,
-            fully_trusted: false,
-            reason: Some(&r.reason),
-            message: Some(r.to_string()),
-            signatures: &r.reports,
-        },
-    }
-}
-
-/// A verdict to print, borrowed from wherever it is kept (the one-shot command's outcome,
-/// or the daemon's verdict cache).
-pub struct ReportView<'a> {
-    /// The reference as given.
-    pub reference: &'a str,
-    /// The verdict for the resolved artifact.
-    pub result: &'a Result<Verified, Rejected>,
-    /// The platform manifest's verdict, when asked for.
-    pub platform: Option<&'a Result<Verified, Rejected>>,
-    /// The host that served the artifact.
-    pub resolved_by: Option<&'a str>,
-    /// HTTP requests made.
-    pub http_requests: Option<usize>,
-}
-
 /// Renders the report in the requested format.
 pub fn render(outcome: &VerifyOutcome, format: OutputFormat) -> String {
     render_view(
@@ -1132,146 +1041,6 @@ pub fn render(outcome: &VerifyOutcome, format: OutputFormat) -> String {
         },
         format,
     )
-}
-
-/// Renders a borrowed verdict in the requested format: exactly what `notaryd verify` prints.
-pub fn render_view(view: &ReportView<'_>, format: OutputFormat) -> String {
-    match format {
-        OutputFormat::Json => {
-            let report = JsonReport {
-                reference: view.reference,
-                verdict: json_verdict(view.result),
-                platform: view.platform.map(json_verdict),
-                resolved_by: view.resolved_by,
-                http_requests: view.http_requests,
-            };
-            let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
-            s.push('\n');
-            s
-        }
-        OutputFormat::Text => {
-            let mut s = render_text(view.reference, view.result);
-            if let Some(p) = view.platform {
-                s.push_str(&render_text(
-                    &format!("{} (this node's platform manifest)", view.reference),
-                    p,
-                ));
-            }
-            match (view.resolved_by, view.http_requests) {
-                (Some(host), Some(n)) => {
-                    let _ = writeln!(s, "  served by {host}; {n} HTTP requests");
-                }
-                (Some(host), None) => {
-                    let _ = writeln!(s, "  served by {host}");
-                }
-                _ => {}
-            }
-            s
-        }
-    }
-}
-
-fn render_text(reference: &str, result: &Result<Verified, Rejected>) -> String {
-    let mut s = String::new();
-    let (reports, accepted_index) = match result {
-        Ok(v) => {
-            let t = v.target();
-            if v.is_skipped() {
-                let _ = writeln!(
-                    s,
-                    "SKIPPED {} ({} {}): trust policy {:?} has level skip, no signature was verified",
-                    reference,
-                    t.digest,
-                    t.media_type,
-                    v.policy_name()
-                );
-                return s;
-            }
-            let trust = if v.is_fully_trusted() {
-                ""
-            } else {
-                " (with logged failures: not fully trusted)"
-            };
-            let _ = writeln!(
-                s,
-                "ACCEPTED {} {} ({}, {} bytes){trust}",
-                reference, t.digest, t.media_type, t.size
-            );
-            let _ = writeln!(
-                s,
-                "  trust policy {:?} (level {}) for scope {}",
-                v.policy_name(),
-                v.level().as_str(),
-                v.scope()
-            );
-            let idx = v.reports().iter().position(|r| r.accepted);
-            (v.reports(), idx)
-        }
-        Err(r) => {
-            let _ = writeln!(s, "REJECTED {}: {r}", reference);
-            if let Some(p) = &r.policy_name {
-                let _ = writeln!(s, "  trust policy {p:?} for scope {}", r.scope);
-            }
-            (r.reports.as_slice(), None)
-        }
-    };
-    let n = reports.len();
-    for (i, r) in reports.iter().enumerate() {
-        let digest = r
-            .signature_digest
-            .as_ref()
-            .map_or_else(|| "(unknown digest)".to_owned(), |d| d.to_string());
-        let verdict = if Some(i) == accepted_index {
-            "accepted"
-        } else {
-            "rejected"
-        };
-        let _ = writeln!(s, "  signature {}/{n} {digest}: {verdict}", i + 1);
-        let _ = writeln!(
-            s,
-            "    envelope {}{}{}",
-            r.envelope_type.map_or(
-                r.envelope_media_type.as_deref().unwrap_or("(unknown)"),
-                |t| t.media_type()
-            ),
-            r.signing_scheme
-                .map(|x| format!(", scheme {x}"))
-                .unwrap_or_default(),
-            r.signature_algorithm
-                .map(|x| format!(", {x}"))
-                .unwrap_or_default(),
-        );
-        if let Some(signer) = &r.signer {
-            let _ = writeln!(s, "    signer {signer}");
-        }
-        if let Some(t) = r.signing_time {
-            let _ = writeln!(s, "    signing time {t}");
-        }
-        if let Some(t) = r.timestamp {
-            let _ = writeln!(s, "    timestamp {t}");
-        }
-        if let Some(t) = r.expiry {
-            let _ = writeln!(s, "    expiry {t}");
-        }
-        for c in &r.checks {
-            let status = match c.status {
-                CheckStatus::Passed => "passed",
-                CheckStatus::Failed => "FAILED",
-                CheckStatus::Logged => "failed (logged)",
-                CheckStatus::Skipped => "skipped",
-            };
-            let _ = writeln!(
-                s,
-                "    {:<20} {status}{}",
-                c.check.as_str(),
-                c.detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            );
-        }
-    }
-    s
 }
 
 /// `notaryd verify --daemon`: asks the daemon on `args.socket` and returns the report it
@@ -1324,23 +1093,15 @@ pub async fn verify_daemon(args: &VerifyArgs) -> Result<(String, u8), VerifyComm
     }
 }
 
-/// A gRPC client of the daemon on a unix socket.
+/// A gRPC client of the daemon on a unix socket ([`crate::api::daemon_client`], its error
+/// as the command's).
 pub async fn daemon_client(
     socket: &Path,
 ) -> Result<
     crate::api::v1::verifier_client::VerifierClient<tonic::transport::Channel>,
     VerifyCommandError,
 > {
-    let channel = crate::api::unix_channel(socket).await.map_err(|e| {
-        VerifyCommandError::Daemon(format!(
-            "cannot reach the daemon at {}: {e}{}",
-            socket.display(),
-            std::error::Error::source(&e)
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default()
-        ))
-    })?;
-    Ok(crate::api::v1::verifier_client::VerifierClient::new(
-        channel,
-    ))
+    crate::api::daemon_client(socket)
+        .await
+        .map_err(VerifyCommandError::Daemon)
 }

@@ -14,6 +14,10 @@ use serde::Deserialize;
 
 use crate::registry::discovery::PlatformSignatures;
 
+/// Where notaryd's configuration lives unless told otherwise.
+pub const DEFAULT_CONFIG_DIR: &str = "/etc/notaryd";
+/// containerd's default hosts directory (defined with the hosts.toml reader).
+pub use crate::registry::hosts::DEFAULT_HOSTS_DIR;
 /// Where the configuration file lives unless told otherwise.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/notaryd/config.toml";
 /// The verifier socket unless configured.
@@ -508,7 +512,7 @@ impl Config {
                 .notation_config
                 .clone()
                 .or(p.notation_config)
-                .unwrap_or_else(|| PathBuf::from(crate::cli::DEFAULT_CONFIG_DIR)),
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_DIR)),
         )?;
         let trust_policy = p
             .trust_policy
@@ -559,7 +563,7 @@ impl Config {
                 .hosts_dir
                 .clone()
                 .or(g.hosts_dir)
-                .unwrap_or_else(|| PathBuf::from(crate::registry::hosts::DEFAULT_HOSTS_DIR)),
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_HOSTS_DIR)),
         )?;
         let docker_config = g
             .docker_config

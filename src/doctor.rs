@@ -319,7 +319,7 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
     // The daemon.
     let daemon = format!("notaryd at {}", input.socket.display());
     let health = bounded(async {
-        let mut c = crate::cli::daemon_client(&input.socket)
+        let mut c = crate::api::daemon_client(&input.socket)
             .await
             .map_err(|e| {
                 format!(
@@ -524,7 +524,7 @@ pub async fn run(input: &DoctorInput) -> DoctorReport {
         match bounded(list_images(sock, &input.namespace)).await {
             Ok(images) => {
                 let client = bounded(async {
-                    crate::cli::daemon_client(&input.socket)
+                    crate::api::daemon_client(&input.socket)
                         .await
                         .map_err(|e| e.to_string())
                 })
@@ -613,7 +613,7 @@ async fn list_images(sock: &Path, namespace: &str) -> Result<Vec<(String, String
         .map_err(|e| format!("cannot connect: {e}"))?;
     let mut images = ImagesClient::new(channel);
     let list = images
-        .list(crate::cri::in_namespace(
+        .list(crate::containerd::in_namespace(
             namespace,
             ListImagesRequest {
                 filters: Vec::new(),

@@ -10,6 +10,9 @@
 #[path = "common/mod.rs"]
 mod common;
 
+#[path = "it/architecture.rs"]
+mod architecture;
+
 #[path = "it/pki_smoke.rs"]
 mod pki_smoke;
 

@@ -30,8 +30,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tonic::Code;
 
 use crate::api::v1;
-use crate::api::v1::verifier_server::Verifier as _;
-use crate::daemon::service::VerifierService;
+use crate::api::v1::verifier_server::Verifier;
 use crate::reference::Reference;
 
 /// The services forwarded: kubelet's image service, in both CRI versions containerd 1.6 and
@@ -100,7 +99,9 @@ impl Upstream {
 
 /// The proxy.
 pub struct CriProxy {
-    verifier: VerifierService,
+    /// The verifier asked for every pull: the daemon's, in-process. Taken as the service's
+    /// trait so that this adapter does not depend on the daemon that starts it.
+    verifier: Arc<dyn Verifier>,
     upstream: Upstream,
     /// A channel to containerd's images API, made on first use (tonic reconnects it).
     images: tokio::sync::OnceCell<tonic::transport::Channel>,
@@ -158,7 +159,7 @@ fn status_of(headers: &hyper::HeaderMap, trailers: Option<&hyper::HeaderMap>) ->
 
 impl CriProxy {
     /// A proxy asking `verifier` and forwarding to containerd.
-    pub fn new(verifier: VerifierService, config: CriProxyConfig) -> Self {
+    pub fn new(verifier: Arc<dyn Verifier>, config: CriProxyConfig) -> Self {
         Self {
             verifier,
             upstream: Upstream {
@@ -450,7 +451,7 @@ impl CriProxy {
             ),
             _ => {
                 let source = images
-                    .get(in_namespace(
+                    .get(crate::containerd::in_namespace(
                         ns,
                         GetImageRequest {
                             name: pinned.to_owned(),
@@ -475,7 +476,7 @@ impl CriProxy {
             updated_at: None,
         };
         let created = images
-            .create(in_namespace(
+            .create(crate::containerd::in_namespace(
                 ns,
                 CreateImageRequest {
                     image: Some(image.clone()),
@@ -492,7 +493,7 @@ impl CriProxy {
                 let mut paths = vec!["target".to_owned()];
                 paths.extend(image.labels.keys().map(|k| format!("labels.{k}")));
                 images
-                    .update(in_namespace(
+                    .update(crate::containerd::in_namespace(
                         ns,
                         UpdateImageRequest {
                             image: Some(image),
@@ -507,15 +508,6 @@ impl CriProxy {
             Err(s) => Err(format!("creating {tagged}: {}", s.message())),
         }
     }
-}
-
-/// A containerd API request in `namespace`.
-pub fn in_namespace<T>(namespace: &str, message: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(message);
-    if let Ok(v) = namespace.parse() {
-        r.metadata_mut().insert("containerd-namespace", v);
-    }
-    r
 }
 
 /// A body of one data frame followed by trailers.

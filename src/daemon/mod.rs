@@ -140,7 +140,7 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
     let mut cri_socket_to_remove = None;
     if let Some((c, (cri_listener, cri_inherited))) = cri {
         let proxy = Arc::new(crate::cri::CriProxy::new(
-            VerifierService::new(Arc::clone(&state)),
+            Arc::new(VerifierService::new(Arc::clone(&state))),
             crate::cri::CriProxyConfig {
                 containerd_socket: c.containerd_socket.clone(),
                 namespace: c.namespace.clone(),

@@ -21,7 +21,6 @@ use super::cache::{CacheKey, SingleFlight, VerdictCache};
 use super::metrics::{KindLabels, Metrics};
 use super::snapshot::Snapshot;
 use crate::api::v1;
-use crate::cli::{OutputFormat, ReportView};
 use crate::reference::Reference;
 use crate::registry::client::{ClientOptions, RegistryClient};
 use crate::registry::credentials::{
@@ -32,6 +31,7 @@ use crate::registry::discovery::{
 };
 use crate::registry::endpoints::endpoints_for;
 use crate::registry::error::RegistryError;
+use crate::report::{OutputFormat, ReportView};
 use crate::verify::descriptor::{Descriptor, Digest};
 use crate::verify::time::Timestamp;
 use crate::verify::verifier::{CheckStatus, Verifier};
@@ -295,7 +295,7 @@ impl Decision {
                     (None, Some(p)) => (p, None),
                     (None, None) => return String::new(),
                 };
-                crate::cli::render_view(
+                crate::report::render_view(
                     &ReportView {
                         reference,
                         result,
