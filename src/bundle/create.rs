@@ -127,11 +127,7 @@ pub async fn collect(request: &CreateRequest) -> (Vec<(ItemHeader, Vec<u8>)>, Cr
                 return true;
             }
             included.insert(cert.der().to_vec());
-            let is_ca = cert
-                .extensions()
-                .basic_constraints
-                .as_ref()
-                .is_some_and(|(bc, _)| bc.ca);
+            let is_ca = cert.is_ca();
             if !is_ca {
                 // Import takes CA certificates only (they are there to check what they issued).
                 report.missing.push(format!(
@@ -467,12 +463,7 @@ async fn signature_chain(
 
 /// Orders a bag of certificates leaf first (each issued by the next), best effort.
 fn order_chain(mut certs: Vec<Certificate>) -> Vec<Certificate> {
-    let Some(leaf_pos) = certs.iter().position(|c| {
-        !c.extensions()
-            .basic_constraints
-            .as_ref()
-            .is_some_and(|(bc, _)| bc.ca)
-    }) else {
+    let Some(leaf_pos) = certs.iter().position(|c| !c.is_ca()) else {
         return certs;
     };
     let mut out = vec![certs.remove(leaf_pos)];

@@ -273,7 +273,7 @@ fn validate_ca(
 fn validate_leaf(cert: &Certificate, purpose: ChainPurpose) -> Result<(), ChainError> {
     let subject = || cert.subject().to_owned();
     let ext = cert.extensions();
-    if matches!(&ext.basic_constraints, Some((bc, _)) if bc.ca) {
+    if cert.is_ca() {
         return Err(ChainError::LeafIsCa { subject: subject() });
     }
     let Some((ku, critical)) = &ext.key_usage else {

@@ -214,11 +214,7 @@ impl TrustStore {
                 };
                 match store_type {
                     TrustStoreType::Ca | TrustStoreType::SigningAuthority => {
-                        let is_ca = cert
-                            .extensions()
-                            .basic_constraints
-                            .as_ref()
-                            .is_some_and(|(bc, _)| bc.ca);
+                        let is_ca = cert.is_ca();
                         if !is_ca && !cert.is_self_signed() {
                             return Err(refuse("is neither a CA certificate nor self-signed"));
                         }
@@ -228,11 +224,7 @@ impl TrustStore {
                         // which also requires a version-3 issuer to be a CA: a self-signed
                         // end-entity certificate is not a TSA root.
                         let v3 = cert.inner().tbs_certificate().version() == x509_cert::Version::V3;
-                        let is_ca = cert
-                            .extensions()
-                            .basic_constraints
-                            .as_ref()
-                            .is_some_and(|(bc, _)| bc.ca);
+                        let is_ca = cert.is_ca();
                         // …and, when it has keyUsage, that it includes keyCertSign.
                         let can_sign_certs = cert
                             .extensions()

@@ -226,6 +226,15 @@ impl Certificate {
         self.check_signature_from(issuer)
     }
 
+    /// Whether basicConstraints says this is a CA certificate (`cA` TRUE). A certificate
+    /// without the extension is not one (RFC 5280 §4.2.1.9).
+    pub fn is_ca(&self) -> bool {
+        self.extensions()
+            .basic_constraints
+            .as_ref()
+            .is_some_and(|(bc, _)| bc.ca)
+    }
+
     /// Whether this certificate is self-signed: self-issued and its signature verifies with its
     /// own key.
     pub fn is_self_signed(&self) -> bool {

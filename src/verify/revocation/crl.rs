@@ -515,7 +515,7 @@ impl Crl {
             return false;
         }
         let ext = cert.extensions();
-        let is_ca = matches!(&ext.basic_constraints, Some((bc, _)) if bc.ca);
+        let is_ca = cert.is_ca();
         if (scope.only_user_certs && is_ca) || (scope.only_ca_certs && !is_ca) {
             return false;
         }

@@ -221,11 +221,7 @@ impl RevocationSet {
                     .chain(admitted.iter())
                     .any(|i| cert.is_issued_by(i).is_ok());
                 if issuer_ok {
-                    let is_ca = cert
-                        .extensions()
-                        .basic_constraints
-                        .as_ref()
-                        .is_some_and(|(bc, _)| bc.ca);
+                    let is_ca = cert.is_ca();
                     if !is_ca {
                         return Err(RevocationSetError::Certificate {
                             index,

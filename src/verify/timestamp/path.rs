@@ -324,7 +324,7 @@ pub(crate) fn build(
         }
         let is_root = matches!(candidate_ref, CertRef::Root(_));
         let bc = candidate.extensions().basic_constraints.as_ref();
-        if !is_root && !bc.is_some_and(|(bc, _)| bc.ca) {
+        if !is_root && !candidate.is_ca() {
             note(Hint {
                 signature_ok: true,
                 error: PathError::Untrusted {
