@@ -1,11 +1,14 @@
 //! notaryd: node-side enforcement of Notary Project signatures on container images.
 //!
-//! The crate is layered. [`verify`] is the pure verification core: it does no I/O, reads no
-//! clock and holds no global state; everything else depends on it and never the reverse.
-//! [`oci`] parses manifests and [`reference`](mod@reference) image references (both pure); [`layout`] and
-//! [`notation_config`] read from disk; [`registry`] holds what reaching a registry needs
-//! (containerd's hosts directory, docker's credentials); [`cli`] and [`clock`] sit at the
-//! edge.
+//! The crate is layered; docs/architecture.md draws the layers and which module may use
+//! which, and `tests/it/architecture.rs` fails on an import cycle between these modules.
+//! [`verify`], [`oci`] and [`reference`](mod@reference) are the pure core: no I/O, no async,
+//! no clock read, no global state; everything else depends on them and never the reverse.
+//! [`clock`] is the only clock read. [`registry`] reaches registries (hosts.toml, credentials,
+//! token auth, signature discovery); [`layout`], [`notation_config`] and [`bundle`] read from
+//! disk; [`report`] renders verdicts; [`api`] and [`containerd`] hold the gRPC code and
+//! containerd helpers; [`config`] is the daemon's configuration; [`daemon`] serves it, with
+//! the CRI proxy [`cri`]; [`doctor`] and [`cli`] are the command line's.
 
 pub mod api;
 pub mod bundle;
