@@ -8,6 +8,7 @@ pub mod dn;
 pub mod envelope;
 pub mod json;
 pub mod limits;
+pub mod names;
 pub mod oid;
 pub mod payload;
 pub mod policy;

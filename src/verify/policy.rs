@@ -1411,54 +1411,15 @@ pub fn check_scope(scope: &str) -> Result<(), ScopeProblem> {
     Ok(())
 }
 
+/// The domain of a scope: distribution's `host[:port]` as image references have it, without the
+/// bracketed IPv6 form (notation's copy of the grammar has none).
 fn is_domain(domain: &str) -> bool {
-    let (host, port) = match domain.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (domain, None),
-    };
-    if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
-        return false;
-    }
-    host.split('.').all(|label| {
-        let bytes = label.as_bytes();
-        match (bytes.first(), bytes.last()) {
-            (Some(first), Some(last)) => {
-                first.is_ascii_alphanumeric()
-                    && last.is_ascii_alphanumeric()
-                    && bytes
-                        .iter()
-                        .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-            }
-            _ => false,
-        }
-    })
+    !domain.starts_with('[') && super::names::is_valid_registry(domain)
 }
 
-/// One repository path component: lowercase alphanumeric runs joined by `.`, `_`, `__` or any
-/// number of `-`.
+/// One repository path component, as in image references.
 fn is_path_component(component: &str) -> bool {
-    let is_alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    let bytes = component.as_bytes();
-    if !bytes.first().is_some_and(is_alnum) || !bytes.last().is_some_and(is_alnum) {
-        return false;
-    }
-    let mut i = 0;
-    while i < bytes.len() {
-        if is_alnum(&bytes[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && !is_alnum(&bytes[i]) {
-            i += 1;
-        }
-        let separator = &component[start..i];
-        let ok = matches!(separator, "." | "_" | "__") || separator.bytes().all(|b| b == b'-');
-        if !ok {
-            return false;
-        }
-    }
-    true
+    super::names::path_component(component).is_ok()
 }
 
 #[cfg(test)]
