@@ -5,7 +5,7 @@
 //! registry with push helpers (`registry`), an in-memory distribution server with the
 //! referrers API and fault injection (`fixture_registry`), a fixture HTTP file server for CRL
 //! distribution points (`fixture_http`), the real daemon (`daemon`), and a real containerd 1.6 or
-//! 2.1 with CRI (`containerd`).
+//! 2.1 with CRI (`containerd`), and the shared vectors' folder (`vectors`).
 #![allow(dead_code)]
 
 pub mod containerd;
@@ -21,3 +21,4 @@ pub mod openssl_ocsp;
 pub mod pki;
 pub mod registry;
 pub mod tsa;
+pub mod vectors;

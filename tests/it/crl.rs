@@ -2,7 +2,7 @@
 //! CRLs the tests build (`common::crl`), then notation's CRL vectors from `../shared/vectors`
 //! (INDEX.md §D), read in place and never copied.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use notaryd::verify::limits::{MAX_CRL_BYTES, MAX_CRL_SERIAL_BYTES};
@@ -987,16 +987,7 @@ proptest! {
 // notation's vectors (INDEX.md §D)
 
 fn vectors() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors");
-    if dir.join("INDEX.md").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "\n*** CRL VECTORS NOT FOUND at {} — the CRL vector cases did NOT run ***\n",
-            dir.display()
-        );
-        None
-    }
+    crate::common::vectors::vectors_dir("the CRL vector cases")
 }
 
 /// The e2e CRLs against `certchain_with_crl.pem` (LeafCert serial 0x1000, IntermediateCA
