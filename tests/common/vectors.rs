@@ -21,8 +21,14 @@ pub fn ci() -> bool {
 
 /// The vectors folder, or `None` after a loud SKIPPED line naming `what` did not run; panics
 /// naming the path instead when `CI` is set.
+/// The SKIPPED line also goes to the `conformance` report (`common::report`).
 pub fn vectors_dir(what: &str) -> Option<PathBuf> {
-    vectors_at(&default_dir(), ci(), what)
+    let dir = default_dir();
+    let found = vectors_at(&dir, ci(), what);
+    if found.is_none() {
+        crate::common::report::append("conformance", &skipped(&dir, what));
+    }
+    found
 }
 
 fn skipped(dir: &Path, what: &str) -> String {

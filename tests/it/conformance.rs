@@ -36,7 +36,10 @@ fn vectors() -> Option<PathBuf> {
 
 fn ran(section: &str, n: usize) {
     let total = RAN.fetch_add(n, Ordering::SeqCst) + n;
-    println!("conformance {section}: {n} cases ran ({total} so far in this process)");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("conformance {section}: {n} cases ran ({total} so far in this process)"),
+    );
 }
 
 /// The reference date of the vectors' expectations.

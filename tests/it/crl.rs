@@ -1067,7 +1067,10 @@ fn notation_e2e_crls_verify_against_their_issuers() {
         "leaf_expired.crl: {err}"
     );
     ran += 1;
-    println!("crl vectors: {ran} cases ran (notation e2e CRLs)");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("crl vectors: {ran} cases ran (notation e2e CRLs)"),
+    );
 }
 
 /// The delta and freshest-CRL CRLs of notation-core-go (`revocation/crl/testdata`). Their
@@ -1128,5 +1131,8 @@ fn notation_core_go_delta_and_freshest_crls_parse() {
         }
         ran += 1;
     }
-    println!("crl vectors: {ran} cases ran (notation-core-go delta/freshest CRLs)");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("crl vectors: {ran} cases ran (notation-core-go delta/freshest CRLs)"),
+    );
 }

@@ -174,11 +174,14 @@ fn require_dir(dir: &Path) -> Option<&Path> {
     if dir.is_dir() {
         return Some(dir);
     }
-    loud(&format!(
-        "\n*** SKIPPED: {} does not exist, so the notation vectors were not run. \
-         Check out the shared vectors next to the crate to run them. ***\n",
-        dir.display()
-    ));
+    crate::common::report::eprint_line(
+        "conformance",
+        &format!(
+            "\n*** SKIPPED: {} does not exist, so the notation vectors were not run. \
+             Check out the shared vectors next to the crate to run them. ***\n",
+            dir.display()
+        ),
+    );
     None
 }
 
@@ -238,10 +241,13 @@ fn every_notation_e2e_policy_has_the_expected_verdict() {
         }
     }
 
-    loud(&format!(
-        "notation e2e trust policies: {ran} ran, {skipped} skipped, {} failed",
-        failures.len()
-    ));
+    crate::common::report::eprint_line(
+        "conformance",
+        &format!(
+            "notation e2e trust policies: {ran} ran, {skipped} skipped, {} failed",
+            failures.len()
+        ),
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -316,10 +322,13 @@ fn subject_of(relative: &str) -> Option<Name> {
     let path = crate::common::vectors::vectors_dir("the notation e2e certificate subjects")?
         .join(relative);
     if !path.is_file() {
-        loud(&format!(
-            "\n*** SKIPPED: certificate {} does not exist. ***\n",
-            path.display()
-        ));
+        crate::common::report::eprint_line(
+            "conformance",
+            &format!(
+                "\n*** SKIPPED: certificate {} does not exist. ***\n",
+                path.display()
+            ),
+        );
         return None;
     }
     let pem = std::fs::read(&path).unwrap();

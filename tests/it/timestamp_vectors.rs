@@ -418,7 +418,10 @@ fn tspclient_go_responses() {
         ),
     );
     ran += 2;
-    println!("tspclient-go/testdata responses: {ran} cases ran");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("tspclient-go/testdata responses: {ran} cases ran"),
+    );
 }
 
 /// INDEX §E: `tspclient-go/internal/cms/testdata/*.p7s`. Upstream tests these at the CMS
@@ -652,7 +655,10 @@ fn other_timestamp_data() {
     )
     .unwrap();
     ran += 1;
-    println!("other timestamp data: {ran} cases ran");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("other timestamp data: {ran} cases ran"),
+    );
 }
 
 // ------------------------------------------------------------------ §G and B3
@@ -937,5 +943,8 @@ fn notation_go_countersignatures_and_tsa_stores() {
         },
     );
     ran += 4;
-    println!("notation-go countersignatures and tsa stores: {ran} cases ran");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("notation-go countersignatures and tsa stores: {ran} cases ran"),
+    );
 }
