@@ -78,3 +78,6 @@ mod containerd_e2e;
 
 #[path = "it/containerd_harness.rs"]
 mod containerd_harness;
+
+#[path = "it/vectors_helper.rs"]
+mod vectors_helper;

@@ -759,6 +759,15 @@ impl TestContainerd {
             ctrd.launch(&options, "native", true);
         }
         ctrd.check_cri();
+        // The build and snapshotter also go to the `containerd` report that scripts/test.sh
+        // prints after the run.
+        crate::common::report::append(
+            "containerd",
+            &format!(
+                "containerd harness: {}, snapshotter {}",
+                ctrd.version_line, ctrd.snapshotter
+            ),
+        );
         println!(
             "containerd harness: {} ({}), snapshotter {}{}, CRI pull mode {:?}, ready in {} ms, log {}",
             ctrd.version_line,

@@ -5,7 +5,8 @@
 //! registry with push helpers (`registry`), an in-memory distribution server with the
 //! referrers API and fault injection (`fixture_registry`), a fixture HTTP file server for CRL
 //! distribution points (`fixture_http`), the real daemon (`daemon`), and a real containerd 1.6 or
-//! 2.1 with CRI (`containerd`).
+//! 2.1 with CRI (`containerd`), the shared vectors' folder (`vectors`), and coverage lines kept
+//! for scripts/test.sh (`report`).
 #![allow(dead_code)]
 
 pub mod containerd;
@@ -20,4 +21,6 @@ pub mod ocsp;
 pub mod openssl_ocsp;
 pub mod pki;
 pub mod registry;
+pub mod report;
 pub mod tsa;
+pub mod vectors;

@@ -1,6 +1,7 @@
 //! Conformance against the reference implementation's own test data, catalogued in
 //! `../shared/vectors/INDEX.md`. The vectors are not ours and are never copied into the repo:
-//! when the folder is missing every test here says so loudly and passes; when it exists,
+//! when the folder is missing every test here says so loudly and passes (and fails under CI,
+//! `CI` set: `common::vectors`); when it exists,
 //! every listed case must run and give its expected verdict.
 //!
 //! Sections: A (OCI layouts, through the `verify` command path), B1–B4 (envelopes, timestamps,
@@ -30,21 +31,15 @@ use serde_json::json;
 static RAN: AtomicUsize = AtomicUsize::new(0);
 
 fn vectors() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors");
-    if dir.join("INDEX.md").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "\n*** CONFORMANCE VECTORS NOT FOUND at {} — these conformance cases did NOT run ***\n",
-            dir.display()
-        );
-        None
-    }
+    crate::common::vectors::vectors_dir("the conformance cases")
 }
 
 fn ran(section: &str, n: usize) {
     let total = RAN.fetch_add(n, Ordering::SeqCst) + n;
-    println!("conformance {section}: {n} cases ran ({total} so far in this process)");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("conformance {section}: {n} cases ran ({total} so far in this process)"),
+    );
 }
 
 /// The reference date of the vectors' expectations.

@@ -1377,10 +1377,11 @@ fn malformed_countersignature_is_rejected() {
 // ---------------------------------------------------------------------------------------------
 
 fn vector(rel: &str) -> Option<Vec<u8>> {
-    let path = format!("{}/../shared/vectors/{rel}", env!("CARGO_MANIFEST_DIR"));
+    let path = crate::common::vectors::vectors_dir("the COSE vector checks")?.join(rel);
     match std::fs::read(&path) {
         Ok(b) => Some(b),
         Err(e) => {
+            let path = path.display();
             eprintln!("!!!!!!!! VECTOR MISSING, CHECK SKIPPED: {path}: {e} !!!!!!!!");
             None
         }
@@ -1593,11 +1594,13 @@ mod conformance_vector {
     /// describes, and refused for the documented reasons.
     #[test]
     fn conformance_vector_headers_read_as_described() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/vectors/notation-core-go/signature/cose/testdata/conformance.json"
-        );
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Some(dir) = crate::common::vectors::vectors_dir("the COSE conformance vector test")
+        else {
+            return;
+        };
+        let path = dir.join("notation-core-go/signature/cose/testdata/conformance.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            let path = path.display();
             eprintln!("!!!!!!!! VECTOR MISSING, TEST SKIPPED: {path} !!!!!!!!");
             return;
         };

@@ -2,7 +2,7 @@
 //! CRLs the tests build (`common::crl`), then notation's CRL vectors from `../shared/vectors`
 //! (INDEX.md §D), read in place and never copied.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use notaryd::verify::limits::{MAX_CRL_BYTES, MAX_CRL_SERIAL_BYTES};
@@ -987,16 +987,7 @@ proptest! {
 // notation's vectors (INDEX.md §D)
 
 fn vectors() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors");
-    if dir.join("INDEX.md").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "\n*** CRL VECTORS NOT FOUND at {} — the CRL vector cases did NOT run ***\n",
-            dir.display()
-        );
-        None
-    }
+    crate::common::vectors::vectors_dir("the CRL vector cases")
 }
 
 /// The e2e CRLs against `certchain_with_crl.pem` (LeafCert serial 0x1000, IntermediateCA
@@ -1076,7 +1067,10 @@ fn notation_e2e_crls_verify_against_their_issuers() {
         "leaf_expired.crl: {err}"
     );
     ran += 1;
-    println!("crl vectors: {ran} cases ran (notation e2e CRLs)");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("crl vectors: {ran} cases ran (notation e2e CRLs)"),
+    );
 }
 
 /// The delta and freshest-CRL CRLs of notation-core-go (`revocation/crl/testdata`). Their
@@ -1137,5 +1131,8 @@ fn notation_core_go_delta_and_freshest_crls_parse() {
         }
         ran += 1;
     }
-    println!("crl vectors: {ran} cases ran (notation-core-go delta/freshest CRLs)");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("crl vectors: {ran} cases ran (notation-core-go delta/freshest CRLs)"),
+    );
 }

@@ -827,16 +827,7 @@ fn cert_spec_ocsp_urls_become_the_aia_extension() {
 // ------------------------------------------------------------------------------- vectors
 
 fn vectors() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors");
-    if dir.join("INDEX.md").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "\n*** CONFORMANCE VECTORS NOT FOUND at {} — the e2e OCSP certificate checks did NOT run ***\n",
-            dir.display()
-        );
-        None
-    }
+    crate::common::vectors::vectors_dir("the e2e OCSP certificate checks")
 }
 
 #[test]

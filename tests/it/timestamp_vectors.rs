@@ -3,7 +3,7 @@
 //!
 //! The vectors are read from `../shared/vectors` next to the crate and never copied into the
 //! repository. When that folder is missing every test here prints a loud SKIPPED line and
-//! passes.
+//! passes, except under CI (`CI` set), where it fails (`common::vectors`).
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -21,16 +21,7 @@ use notaryd::verify::timestamp::{
 use notaryd::verify::x509::Certificate;
 
 fn vectors() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "\n!!!!!!!! SKIPPED: timestamp vector test: {} is missing, nothing was checked !!!!!!!!\n",
-            dir.display()
-        );
-        None
-    }
+    crate::common::vectors::vectors_dir("timestamp vector test")
 }
 
 fn read(dir: &Path, rel: &str) -> Vec<u8> {
@@ -427,7 +418,10 @@ fn tspclient_go_responses() {
         ),
     );
     ran += 2;
-    println!("tspclient-go/testdata responses: {ran} cases ran");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("tspclient-go/testdata responses: {ran} cases ran"),
+    );
 }
 
 /// INDEX §E: `tspclient-go/internal/cms/testdata/*.p7s`. Upstream tests these at the CMS
@@ -661,7 +655,10 @@ fn other_timestamp_data() {
     )
     .unwrap();
     ran += 1;
-    println!("other timestamp data: {ran} cases ran");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("other timestamp data: {ran} cases ran"),
+    );
 }
 
 // ------------------------------------------------------------------ §G and B3
@@ -946,5 +943,8 @@ fn notation_go_countersignatures_and_tsa_stores() {
         },
     );
     ran += 4;
-    println!("notation-go countersignatures and tsa stores: {ran} cases ran");
+    crate::common::report::print_line(
+        "conformance",
+        &format!("notation-go countersignatures and tsa stores: {ran} cases ran"),
+    );
 }
