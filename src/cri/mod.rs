@@ -177,13 +177,15 @@ impl CriProxy {
             .iter()
             .find_map(|service| path.strip_prefix(service))
         else {
-            return grpc_error(
-                Code::Unimplemented,
-                &format!(
-                    "notaryd CRI proxy: {path} is not forwarded: this socket serves only the CRI \
-                     ImageService"
-                ),
+            // Read the (small) request before answering: a reply sent while the client is still
+            // sending ends the stream with RST_STREAM, which some clients (curl) report as a
+            // framing error instead of the answer. Bounded, and errors are irrelevant here.
+            let message = format!(
+                "notaryd CRI proxy: {path} is not forwarded: this socket serves only the CRI \
+                 ImageService"
             );
+            let _ = Limited::new(req.into_body(), 64 * 1024).collect().await;
+            return grpc_error(Code::Unimplemented, &message);
         };
         if method == PULL_IMAGE_METHOD {
             self.pull(req).await
