@@ -19,7 +19,7 @@ echo "test.sh: containerd 2.1 at $(scripts/fetch-containerd.sh)"
 if [ -d ../shared/vectors ]; then
   echo "test.sh: conformance vectors found at ../shared/vectors"
 else
-  echo "test.sh: WARNING: ../shared/vectors not found: the conformance tests will say so and skip"
+  echo "test.sh: WARNING: ../shared/vectors not found: the conformance tests will say so and skip (with CI set they fail)"
 fi
 
 # Coverage lines the tests append while they run (tests/common/report.rs); stale ones go first.
