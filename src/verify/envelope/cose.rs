@@ -52,18 +52,10 @@ const X5CHAIN: &str = "x5chain (33)";
 /// The context string of a COSE_Sign1 Sig_structure (RFC 9052 §4.4).
 const SIGNATURE1: &str = "Signature1";
 
-fn malformed(reason: impl Into<String>) -> EnvelopeError {
-    EnvelopeError::Malformed {
-        format: "COSE",
-        reason: reason.into(),
-    }
-}
+use super::invalid_header as invalid;
 
-fn invalid(header: &str, reason: impl Into<String>) -> EnvelopeError {
-    EnvelopeError::InvalidHeader {
-        header: header.to_owned(),
-        reason: reason.into(),
-    }
+fn malformed(reason: impl Into<String>) -> EnvelopeError {
+    super::malformed("COSE", reason)
 }
 
 /// A header label: RFC 9052 allows only int and tstr.

@@ -10,18 +10,10 @@ use crate::verify::json::value_strict;
 use crate::verify::limits::{Limits, MAX_CRIT_ENTRIES};
 use crate::verify::time::Timestamp;
 
-fn malformed(reason: impl Into<String>) -> EnvelopeError {
-    EnvelopeError::Malformed {
-        format: "JWS",
-        reason: reason.into(),
-    }
-}
+use super::invalid_header as invalid;
 
-fn invalid(header: &str, reason: impl Into<String>) -> EnvelopeError {
-    EnvelopeError::InvalidHeader {
-        header: header.to_owned(),
-        reason: reason.into(),
-    }
+fn malformed(reason: impl Into<String>) -> EnvelopeError {
+    super::malformed("JWS", reason)
 }
 
 /// Decodes base64url without padding, refusing padding and non-canonical trailing bits, so

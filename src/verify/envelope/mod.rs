@@ -21,6 +21,22 @@ pub const MEDIA_TYPE_COSE: &str = "application/cose";
 /// The only payload content type.
 pub const PAYLOAD_CONTENT_TYPE: &str = "application/vnd.cncf.notary.payload.v1+json";
 
+/// An envelope of `format` ("JWS", "COSE") that does not decode.
+pub(crate) fn malformed(format: &'static str, reason: impl Into<String>) -> EnvelopeError {
+    EnvelopeError::Malformed {
+        format,
+        reason: reason.into(),
+    }
+}
+
+/// A header that breaks a rule; both parsers and the header checks name it the same way.
+pub(crate) fn invalid_header(header: &str, reason: impl Into<String>) -> EnvelopeError {
+    EnvelopeError::InvalidHeader {
+        header: header.to_owned(),
+        reason: reason.into(),
+    }
+}
+
 /// Refuses an over-long certificate list before its entries are decoded (both parsers call it;
 /// `verify_parsed` checks again after decoding).
 pub(crate) fn check_chain_len(len: usize, limits: &Limits) -> Result<(), EnvelopeError> {
