@@ -43,6 +43,9 @@ pub const IMAGE_SERVICES: [&str; 2] = [
 /// The method verified before it is forwarded (in each of [`IMAGE_SERVICES`]; the messages
 /// of both versions are the same on the wire).
 pub const PULL_IMAGE_METHOD: &str = "PullImage";
+/// How much of a call that is not forwarded is read before it is refused, and for how long.
+const UNFORWARDED_REQUEST_BYTES: usize = 64 * 1024;
+const UNFORWARDED_REQUEST_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// The label containerd's CRI puts on the images it manages.
 pub const CRI_MANAGED_LABEL: &str = "io.cri-containerd.image";
 
@@ -177,14 +180,15 @@ impl CriProxy {
             .iter()
             .find_map(|service| path.strip_prefix(service))
         else {
-            // Read the (small) request before answering: a reply sent while the client is still
-            // sending ends the stream with RST_STREAM, which some clients (curl) report as a
-            // framing error instead of the answer. Bounded, and errors are irrelevant here.
+            // Read the request before answering: a reply sent while the client is still sending
+            // ends the stream with RST_STREAM, which some clients (curl) report as a framing
+            // error instead of the answer. Bounded in size and time; its errors do not matter.
             let message = format!(
                 "notaryd CRI proxy: {path} is not forwarded: this socket serves only the CRI \
                  ImageService"
             );
-            let _ = Limited::new(req.into_body(), 64 * 1024).collect().await;
+            let drain = Limited::new(req.into_body(), UNFORWARDED_REQUEST_BYTES).collect();
+            let _ = tokio::time::timeout(UNFORWARDED_REQUEST_WAIT, drain).await;
             return grpc_error(Code::Unimplemented, &message);
         };
         if method == PULL_IMAGE_METHOD {

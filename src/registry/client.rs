@@ -1116,15 +1116,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// Encodes a query or `application/x-www-form-urlencoded` value with `form_urlencoded`: ASCII
-/// letters, digits and `*-._` pass, a space becomes `+`, every other byte is `%XX` (uppercase).
-///
-/// Against the hand-written RFC 3986 encoder this replaces, only three bytes come out
-/// differently: a space (`+`, was `%20`), `~` (`%7E`, was `~`) and `*` (`*`, was `%2A`). Each
-/// decodes to the same value: the token endpoint reads a form body, and a registry's query
-/// through Go's `url.ParseQuery` (distribution), both of which take `+` as a space. The values
-/// sent are media types (artifact types, which cannot hold those three bytes, so their encoding
-/// is byte for byte what it was) and the OAuth2 refresh form's fields.
+/// Encodes a query or `application/x-www-form-urlencoded` value (`form_urlencoded`: a space
+/// becomes `+`, which the token endpoint's form reader and distribution's `url.ParseQuery`
+/// both decode as a space).
 pub fn url_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

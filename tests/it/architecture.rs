@@ -53,8 +53,8 @@ fn module_of(relative: &Path) -> Option<String> {
     }
 }
 
-/// The line without its `//` comment (string contents are left as they are: a path inside a
-/// string literal is rare enough in this crate to be seen and fixed by hand).
+/// The line up to its first `//`. String literals are not parsed: a `//` inside one (a URL)
+/// hides the rest of its line, and a `crate::` path inside one counts as a use.
 fn code_of(line: &str) -> &str {
     match line.find("//") {
         Some(i) => &line[..i],
