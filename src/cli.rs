@@ -14,12 +14,8 @@ use crate::layout::{LayoutError, LayoutReference, OciLayout};
 use crate::notation_config::{self, ConfigError};
 use crate::reference::Reference;
 use crate::registry::client::{ClientOptions, RegistryClient};
-use crate::registry::credentials::{
-    Credential, CredentialChain, CredentialSource, DockerConfig, StaticCredentials,
-};
-use crate::registry::discovery::{
-    Platform, PlatformSignatures, RegistryRequest, Target, verify_in_registry,
-};
+use crate::registry::credentials::{Credential, DockerConfig};
+use crate::registry::discovery::{Platform, PlatformSignatures, verify_in_registry};
 use crate::registry::endpoints::endpoints_for;
 use crate::registry::error::RegistryError;
 use crate::verify::limits::Limits;
@@ -898,34 +894,26 @@ pub fn registry_client(
     reference: &Reference,
     password: Option<String>,
 ) -> Result<RegistryClient, VerifyCommandError> {
-    let mut sources: Vec<Box<dyn CredentialSource>> = Vec::new();
-    if let (Some(user), Some(secret)) = (&args.username, password) {
-        sources.push(Box::new(StaticCredentials::for_registries(
-            Credential::Basic {
-                username: user.clone(),
-                password: secret,
-            },
-            [
-                reference.registry().to_owned(),
-                reference.api_host().to_owned(),
-            ],
-        )));
-    }
+    let given = match (&args.username, password) {
+        (Some(user), Some(secret)) => Some(Credential::Basic {
+            username: user.clone(),
+            password: secret,
+        }),
+        _ => None,
+    };
     let docker = match &args.docker_config {
         Some(path) => DockerConfig::load(path),
         None => DockerConfig::load_default(),
     }
     .map_err(|e| VerifyCommandError::Usage(format!("docker config: {e}")))?;
-    sources.push(Box::new(docker));
+    let chain = crate::service::credential_chain(given, reference, Box::new(docker));
     Ok(RegistryClient::new(
         ClientOptions {
             connect_timeout: Duration::from_secs(args.connect_timeout),
             request_timeout: Duration::from_secs(args.request_timeout),
             ..ClientOptions::default()
         },
-        Arc::new(crate::registry::credentials::Memoized::new(
-            CredentialChain::new(sources),
-        )),
+        Arc::new(crate::registry::credentials::Memoized::new(chain)),
     ))
 }
 
@@ -997,20 +985,17 @@ pub async fn verify_registry(
         args.registry.plain_http,
     )?;
     let client = registry_client(&args.registry, &reference, password)?;
-    let request = RegistryRequest {
-        repository: reference.repository().to_owned(),
-        target: match (reference.digest(), reference.tag()) {
-            (Some(d), _) => Target::Digest(d.clone()),
-            (None, Some(t)) => Target::Tag(t.to_owned()),
-            (None, None) => Target::Tag("latest".to_owned()),
+    let request = crate::service::registry_request(
+        &reference,
+        crate::service::RequestOptions {
+            known_digest: None,
+            user_metadata: args.user_metadata.iter().cloned().collect(),
+            time: now,
+            platform_signatures: args.platform_signatures,
+            platform: args.platform.clone().unwrap_or_else(Platform::host),
+            total_timeout: Duration::from_secs(args.timeout),
         },
-        scope: reference.scope(),
-        user_metadata: args.user_metadata.iter().cloned().collect(),
-        time: now,
-        platform_signatures: args.platform_signatures,
-        platform: args.platform.clone().unwrap_or_else(Platform::host),
-        total_timeout: Duration::from_secs(args.timeout),
-    };
+    );
     let verification = verify_in_registry(&client, &verifier, &endpoints, &request).await?;
     let (result, platform) = match (verification.artifact, verification.platform) {
         (Some(a), p) => (a, p),

@@ -25,4 +25,5 @@ pub mod oci;
 pub mod reference;
 pub mod registry;
 pub mod report;
+pub mod service;
 pub mod verify;

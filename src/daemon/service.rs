@@ -1,6 +1,7 @@
 //! The `notaryd.v1.Verifier` service: request checks, exemptions, the verdict cache, single
 //! flight, fresh verifications against the registry, and the answer with its audit line and
-//! metrics.
+//! metrics. What a decision is, and how a reference becomes a registry request, is the use
+//! case's ([`crate::service`]); the proto conversions are here.
 //!
 //! A pull is allowed only when the decision holds the core's proof (an accepted
 //! [`RegistryVerification`]) or the image is explicitly exempt by digest. Everything else —
@@ -23,16 +24,13 @@ use super::snapshot::Snapshot;
 use crate::api::v1;
 use crate::reference::Reference;
 use crate::registry::client::{ClientOptions, RegistryClient};
-use crate::registry::credentials::{
-    Credential, CredentialChain, CredentialSource, NoCredentials, StaticCredentials,
-};
-use crate::registry::discovery::{
-    Platform, RegistryRequest, RegistryVerification, Target, resolve_target, verify_resolved,
-};
+use crate::registry::credentials::{Credential, CredentialSource, NoCredentials};
+use crate::registry::discovery::{Platform, resolve_target, verify_resolved};
 use crate::registry::endpoints::endpoints_for;
 use crate::registry::error::RegistryError;
-use crate::report::{OutputFormat, ReportView};
-use crate::verify::descriptor::{Descriptor, Digest};
+use crate::report::OutputFormat;
+use crate::service::{Decision, Outcome, RequestOptions, exempt_decision, is_exempt};
+use crate::verify::descriptor::Digest;
 use crate::verify::time::Timestamp;
 use crate::verify::verifier::{CheckStatus, Verifier};
 
@@ -43,291 +41,69 @@ pub const MAX_MEDIA_TYPE_LEN: usize = 255;
 /// How long a fresh verification waits for a free slot before it is refused.
 pub const QUEUE_WAIT: Duration = Duration::from_secs(5);
 
-/// What was decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// A signature satisfied the policy.
-    Accepted,
-    /// The policy skips verification for this image.
-    Skipped,
-    /// The policy rejects it.
-    Rejected,
-    /// Exempt by configuration.
-    Exempt,
-    /// No verdict.
-    Error,
-    /// Asked from the cache only, and nothing cached.
-    NotCached,
+/// The outcome as `notaryd.v1` names it.
+fn proto_outcome(outcome: Outcome) -> v1::Outcome {
+    match outcome {
+        Outcome::Accepted => v1::Outcome::Accepted,
+        Outcome::Skipped => v1::Outcome::Skipped,
+        Outcome::Rejected => v1::Outcome::Rejected,
+        Outcome::Exempt => v1::Outcome::Exempt,
+        Outcome::Error => v1::Outcome::Error,
+        Outcome::NotCached => v1::Outcome::Unspecified,
+    }
 }
 
-impl Outcome {
-    /// The name used in metrics, audit lines and `Status`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Accepted => "accepted",
-            Self::Skipped => "skipped",
-            Self::Rejected => "rejected",
-            Self::Exempt => "exempt",
-            Self::Error => "error",
-            Self::NotCached => "not_cached",
-        }
+/// The report `format` asks for, none for `ReportFormat::None`.
+fn report(decision: &Decision, reference: &str, format: v1::ReportFormat) -> String {
+    match format {
+        v1::ReportFormat::None => String::new(),
+        v1::ReportFormat::Text => decision.report(reference, OutputFormat::Text),
+        v1::ReportFormat::Json => decision.report(reference, OutputFormat::Json),
     }
-
-    fn proto(self) -> v1::Outcome {
-        match self {
-            Self::Accepted => v1::Outcome::Accepted,
-            Self::Skipped => v1::Outcome::Skipped,
-            Self::Rejected => v1::Outcome::Rejected,
-            Self::Exempt => v1::Outcome::Exempt,
-            Self::Error => v1::Outcome::Error,
-            Self::NotCached => v1::Outcome::Unspecified,
-        }
-    }
-
-    const ALL: [Outcome; 6] = [
-        Self::Accepted,
-        Self::Skipped,
-        Self::Rejected,
-        Self::Exempt,
-        Self::Error,
-        Self::NotCached,
-    ];
 }
 
-/// A decision, as cached and shared between concurrent callers.
-#[derive(Debug)]
-pub struct Decision {
-    outcome: Outcome,
-    reason: String,
-    /// No verdict because the daemon or this client is at its concurrency limit: answered
-    /// with RESOURCE_EXHAUSTED.
-    overload: bool,
-    /// The core's verdicts, when a verification ran.
-    verification: Option<RegistryVerification>,
-    /// The descriptor decided about.
-    target: Option<Descriptor>,
-    /// Generation it was reached under.
-    generation: u64,
-}
-
-impl Decision {
-    fn error(reason: String, target: Option<Descriptor>, generation: u64) -> Self {
-        Self {
-            outcome: Outcome::Error,
-            reason,
-            overload: false,
-            verification: None,
-            target,
-            generation,
-        }
-    }
-
-    /// Whether the pull may go ahead: only with the core's accepted verdict, or an exemption.
-    pub fn allowed(&self) -> bool {
-        match self.outcome {
-            Outcome::Accepted | Outcome::Skipped => self
-                .verification
+/// The per-signature reports of `decision`, as `notaryd.v1` carries them.
+fn signature_reports(decision: &Decision) -> Vec<v1::SignatureReport> {
+    let Some(verdict) = decision.first_verdict() else {
+        return Vec::new();
+    };
+    let reports = match verdict {
+        Ok(v) => v.reports(),
+        Err(r) => r.reports.as_slice(),
+    };
+    reports
+        .iter()
+        .map(|r| v1::SignatureReport {
+            signature_digest: r
+                .signature_digest
                 .as_ref()
-                .is_some_and(RegistryVerification::accepted),
-            Outcome::Exempt => true,
-            Outcome::Rejected | Outcome::Error | Outcome::NotCached => false,
-        }
-    }
-
-    fn from_verification(v: RegistryVerification, generation: u64) -> Self {
-        let accepted = v.accepted();
-        let skipped = [&v.artifact, &v.platform]
-            .into_iter()
-            .flatten()
-            .all(|r| r.as_ref().is_ok_and(|x| x.is_skipped()));
-        let reason = match [&v.artifact, &v.platform]
-            .into_iter()
-            .flatten()
-            .find_map(|r| r.as_ref().err())
-        {
-            Some(rejected) => rejected.to_string(),
-            None if skipped => "the trust policy's level is skip".to_owned(),
-            None => [&v.artifact, &v.platform]
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r.as_ref().ok())
-                .map(|x| {
-                    format!(
-                        "signed by {}",
-                        x.accepted_signature()
-                            .and_then(|s| s.signer.as_deref())
-                            .unwrap_or("(unknown signer)")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-        };
-        Self {
-            outcome: if !accepted {
-                Outcome::Rejected
-            } else if skipped {
-                Outcome::Skipped
-            } else {
-                Outcome::Accepted
-            },
-            reason,
-            overload: false,
-            target: Some(v.resolved.clone()),
-            verification: Some(v),
-            generation,
-        }
-    }
-
-    /// How long this verdict may be cached: the configured TTL (a shorter one for
-    /// rejections, so that a signature pushed after its image is seen soon), and never past
-    /// the accepted signature's expiry or its chain's earliest notAfter.
-    fn cache_ttl(&self, config: &crate::config::Config, now: Timestamp) -> Duration {
-        let mut ttl = if self.outcome == Outcome::Rejected {
-            config.cache_ttl.min(config.cache_rejection_ttl)
-        } else {
-            config.cache_ttl
-        };
-        if let Some(v) = &self.verification {
-            for verdict in [&v.artifact, &v.platform].into_iter().flatten() {
-                if let Ok(ok) = verdict
-                    && let Some(sig) = ok.accepted_signature()
-                {
-                    for until in [sig.expiry, sig.certificates_valid_until]
-                        .into_iter()
-                        .flatten()
-                    {
-                        let left = (until.unix_nanos() - now.unix_nanos()).max(0);
-                        ttl = ttl.min(Duration::from_nanos(
-                            u64::try_from(left).unwrap_or(u64::MAX),
-                        ));
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            envelope_media_type: r
+                .envelope_type
+                .map(|t| t.media_type().to_owned())
+                .or_else(|| r.envelope_media_type.clone())
+                .unwrap_or_default(),
+            signing_scheme: r.signing_scheme.map(|s| s.to_string()).unwrap_or_default(),
+            signer: r.signer.clone().unwrap_or_default(),
+            accepted: r.accepted,
+            checks: r
+                .checks
+                .iter()
+                .map(|c| v1::CheckResult {
+                    check: c.check.as_str().to_owned(),
+                    status: match c.status {
+                        CheckStatus::Passed => "passed",
+                        CheckStatus::Failed => "failed",
+                        CheckStatus::Logged => "logged",
+                        CheckStatus::Skipped => "skipped",
                     }
-                }
-            }
-        }
-        ttl
-    }
-
-    fn first_verdict(
-        &self,
-    ) -> Option<&Result<crate::verify::verifier::Verified, crate::verify::verifier::Rejected>> {
-        let v = self.verification.as_ref()?;
-        v.artifact.as_ref().or(v.platform.as_ref())
-    }
-
-    fn policy_name(&self) -> Option<&str> {
-        match self.first_verdict()? {
-            Ok(v) => Some(v.policy_name()),
-            Err(r) => r.policy_name.as_deref(),
-        }
-    }
-
-    fn signer(&self) -> Option<&str> {
-        match self.first_verdict()? {
-            Ok(v) => v.accepted_signature()?.signer.as_deref(),
-            Err(_) => None,
-        }
-    }
-
-    fn fully_trusted(&self) -> bool {
-        self.allowed()
-            && self.outcome == Outcome::Accepted
-            && self.verification.as_ref().is_some_and(|v| {
-                [&v.artifact, &v.platform]
-                    .into_iter()
-                    .flatten()
-                    .all(|r| r.as_ref().is_ok_and(|x| x.is_fully_trusted()))
-            })
-    }
-
-    fn signature_reports(&self) -> Vec<v1::SignatureReport> {
-        let Some(verdict) = self.first_verdict() else {
-            return Vec::new();
-        };
-        let reports = match verdict {
-            Ok(v) => v.reports(),
-            Err(r) => r.reports.as_slice(),
-        };
-        reports
-            .iter()
-            .map(|r| v1::SignatureReport {
-                signature_digest: r
-                    .signature_digest
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-                envelope_media_type: r
-                    .envelope_type
-                    .map(|t| t.media_type().to_owned())
-                    .or_else(|| r.envelope_media_type.clone())
-                    .unwrap_or_default(),
-                signing_scheme: r.signing_scheme.map(|s| s.to_string()).unwrap_or_default(),
-                signer: r.signer.clone().unwrap_or_default(),
-                accepted: r.accepted,
-                checks: r
-                    .checks
-                    .iter()
-                    .map(|c| v1::CheckResult {
-                        check: c.check.as_str().to_owned(),
-                        status: match c.status {
-                            CheckStatus::Passed => "passed",
-                            CheckStatus::Failed => "failed",
-                            CheckStatus::Logged => "logged",
-                            CheckStatus::Skipped => "skipped",
-                        }
-                        .to_owned(),
-                        detail: c.detail.clone().unwrap_or_default(),
-                    })
-                    .collect(),
-            })
-            .collect()
-    }
-
-    fn report(&self, reference: &str, format: v1::ReportFormat) -> String {
-        let format = match format {
-            v1::ReportFormat::None => return String::new(),
-            v1::ReportFormat::Text => OutputFormat::Text,
-            v1::ReportFormat::Json => OutputFormat::Json,
-        };
-        match (&self.verification, self.outcome) {
-            (Some(v), _) => {
-                let (result, platform) = match (&v.artifact, &v.platform) {
-                    (Some(a), p) => (a, p.as_ref()),
-                    (None, Some(p)) => (p, None),
-                    (None, None) => return String::new(),
-                };
-                crate::report::render_view(
-                    &ReportView {
-                        reference,
-                        result,
-                        platform,
-                        resolved_by: Some(&v.resolved_by),
-                        http_requests: None,
-                    },
-                    format,
-                )
-            }
-            (None, outcome) => match format {
-                OutputFormat::Text => format!(
-                    "{} {reference}: {}\n",
-                    match outcome {
-                        Outcome::Exempt => "EXEMPT",
-                        _ => "ERROR",
-                    },
-                    self.reason
-                ),
-                OutputFormat::Json => {
-                    let mut s = serde_json::to_string_pretty(&serde_json::json!({
-                        "reference": reference,
-                        "verdict": outcome.as_str(),
-                        "message": self.reason,
-                    }))
-                    .unwrap_or_default();
-                    s.push('\n');
-                    s
-                }
-            },
-        }
-    }
+                    .to_owned(),
+                    detail: c.detail.clone().unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// Counters for `Status`.
@@ -590,11 +366,6 @@ fn credential_hash(c: &Option<Credential>) -> u64 {
     h.finish()
 }
 
-/// Whether `digest` of `reference` is on the exemption list.
-fn is_exempt(exempt: &[crate::config::Exemption], reference: &Reference, digest: &Digest) -> bool {
-    exempt.iter().any(|e| e.covers(reference, digest))
-}
-
 impl VerifierService {
     async fn decide(&self, checked: &Checked) -> (Arc<Decision>, bool) {
         let state = &self.state;
@@ -757,19 +528,12 @@ impl VerifierService {
             hosts.push(reference.api_host().to_owned());
             hosts.sort();
             hosts.dedup();
-            let given = checked.credential.clone();
-            let registries = [
-                reference.registry().to_owned(),
-                reference.api_host().to_owned(),
-            ];
-            let docker = Arc::clone(&snapshot.docker_config);
+            let chain = crate::service::credential_chain(
+                checked.credential.clone(),
+                reference,
+                Box::new(SharedDockerConfig(Arc::clone(&snapshot.docker_config))),
+            );
             let lookup = tokio::task::spawn_blocking(move || {
-                let mut sources: Vec<Box<dyn CredentialSource>> = Vec::new();
-                if let Some(c) = given {
-                    sources.push(Box::new(StaticCredentials::for_registries(c, registries)));
-                }
-                sources.push(Box::new(SharedDockerConfig(docker)));
-                let chain = CredentialChain::new(sources);
                 PreResolved(
                     hosts
                         .into_iter()
@@ -795,20 +559,17 @@ impl VerifierService {
             }
         };
         let client = state.client.with_credentials(Arc::new(credentials));
-        let request = RegistryRequest {
-            repository: reference.repository().to_owned(),
-            target: match (&known_digest, reference.tag()) {
-                (Some(d), _) => Target::Digest(d.clone()),
-                (None, Some(t)) => Target::Tag(t.to_owned()),
-                (None, None) => Target::Tag("latest".to_owned()),
+        let request = crate::service::registry_request(
+            reference,
+            RequestOptions {
+                known_digest: known_digest.clone(),
+                user_metadata: BTreeMap::new(),
+                time: crate::clock::now(),
+                platform_signatures: config.platform_signatures,
+                platform: Platform::host(),
+                total_timeout: config.verify_timeout,
             },
-            scope: scope.clone(),
-            user_metadata: BTreeMap::new(),
-            time: crate::clock::now(),
-            platform_signatures: config.platform_signatures,
-            platform: Platform::host(),
-            total_timeout: config.verify_timeout,
-        };
+        );
         let (policy_set, _) = snapshot.policy_for(ns_key.as_deref());
         let verifier = match Verifier::new(
             &policy_set.policy,
@@ -959,7 +720,7 @@ impl VerifierService {
         }
         v1::VerifyResponse {
             allowed,
-            outcome: outcome.proto() as i32,
+            outcome: proto_outcome(outcome) as i32,
             reason: decision.reason.clone(),
             verified: decision
                 .target
@@ -973,31 +734,10 @@ impl VerifierService {
             trust_policy: decision.policy_name().unwrap_or_default().to_owned(),
             fully_trusted: decision.fully_trusted(),
             cached,
-            signatures: decision.signature_reports(),
+            signatures: signature_reports(decision),
             generation: decision.generation,
-            report: decision.report(&checked.reference_text, checked.report_format),
+            report: report(decision, &checked.reference_text, checked.report_format),
         }
-    }
-}
-
-fn exempt_decision(scope: &str, digest: &Digest, generation: u64) -> Decision {
-    tracing::warn!(%scope, %digest, "exempt from verification by configuration");
-    Decision {
-        outcome: Outcome::Exempt,
-        overload: false,
-        reason: format!(
-            "{digest} is exempt from verification by configuration (verification.exempt)"
-        ),
-        verification: None,
-        target: Some(Descriptor {
-            media_type: String::new(),
-            digest: digest.clone(),
-            size: 0,
-            artifact_type: None,
-            annotations: Default::default(),
-            platform: None,
-        }),
-        generation,
     }
 }
 
