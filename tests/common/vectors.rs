@@ -54,3 +54,38 @@ pub fn vectors_at(dir: &Path, ci: bool, what: &str) -> Option<PathBuf> {
     eprintln!("\n{}\n", skipped(dir, what));
     None
 }
+
+/// `relative` inside the vectors folder, when the folder and that file are there. A file
+/// missing from a folder that is present is a loud skip, and under CI a failure: a partial
+/// checkout must not pass for a full one.
+pub fn vector_path(relative: &str, what: &str) -> Option<PathBuf> {
+    let dir = vectors_dir(what)?;
+    let found = file_at(&dir, relative, ci(), what);
+    if found.is_none() {
+        crate::common::report::append("conformance", &missing_file(&dir.join(relative), what));
+    }
+    found
+}
+
+fn missing_file(path: &Path, what: &str) -> String {
+    format!(
+        "!!!!!!!! SKIPPED: {what}: {} is missing from the shared vectors !!!!!!!!",
+        path.display()
+    )
+}
+
+/// [`vector_path`] for the folder `dir`, with CI semantics given by `ci`.
+pub fn file_at(dir: &Path, relative: &str, ci: bool, what: &str) -> Option<PathBuf> {
+    let path = dir.join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    if ci {
+        panic!(
+            "CI is set but {} is missing from the shared vectors, so {what} cannot run",
+            path.display()
+        );
+    }
+    eprintln!("\n{}\n", missing_file(&path, what));
+    None
+}

@@ -1377,15 +1377,8 @@ fn malformed_countersignature_is_rejected() {
 // ---------------------------------------------------------------------------------------------
 
 fn vector(rel: &str) -> Option<Vec<u8>> {
-    let path = crate::common::vectors::vectors_dir("the COSE vector checks")?.join(rel);
-    match std::fs::read(&path) {
-        Ok(b) => Some(b),
-        Err(e) => {
-            let path = path.display();
-            eprintln!("!!!!!!!! VECTOR MISSING, CHECK SKIPPED: {path}: {e} !!!!!!!!");
-            None
-        }
-    }
+    let path = crate::common::vectors::vector_path(rel, "the COSE vector checks")?;
+    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 #[test]
@@ -1594,16 +1587,13 @@ mod conformance_vector {
     /// describes, and refused for the documented reasons.
     #[test]
     fn conformance_vector_headers_read_as_described() {
-        let Some(dir) = crate::common::vectors::vectors_dir("the COSE conformance vector test")
-        else {
+        let Some(path) = crate::common::vectors::vector_path(
+            "notation-core-go/signature/cose/testdata/conformance.json",
+            "the COSE conformance vector test",
+        ) else {
             return;
         };
-        let path = dir.join("notation-core-go/signature/cose/testdata/conformance.json");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            let path = path.display();
-            eprintln!("!!!!!!!! VECTOR MISSING, TEST SKIPPED: {path} !!!!!!!!");
-            return;
-        };
+        let text = std::fs::read_to_string(&path).unwrap();
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         let expected = hex_decode(doc["expectedOutput"]["cborHex"].as_str().unwrap());
         let protected_hex = hex_decode(doc["protectedHeaders"]["cborHex"].as_str().unwrap());

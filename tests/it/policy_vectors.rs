@@ -170,19 +170,15 @@ fn loud(message: &str) {
 
 /// The directory, or `None` after saying loudly why the test is skipped.
 fn require_dir(dir: &Path) -> Option<&Path> {
-    crate::common::vectors::vectors_dir("the notation trust policy vectors")?;
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    crate::common::report::eprint_line(
-        "conformance",
-        &format!(
-            "\n*** SKIPPED: {} does not exist, so the notation vectors were not run. \
-             Check out the shared vectors next to the crate to run them. ***\n",
-            dir.display()
-        ),
+    let found = crate::common::vectors::vector_path(
+        "notation/test/e2e/testdata/config/trustpolicies",
+        "the notation trust policy vectors",
+    )?;
+    assert_eq!(
+        found, dir,
+        "policies_dir() and require_dir name the same folder"
     );
-    None
+    Some(dir)
 }
 
 fn load(file: &str) -> Result<TrustPolicyDocument, PolicyError> {
@@ -319,18 +315,8 @@ fn selected_vectors_mean_what_notation_e2e_expects() {
 }
 
 fn subject_of(relative: &str) -> Option<Name> {
-    let path = crate::common::vectors::vectors_dir("the notation e2e certificate subjects")?
-        .join(relative);
-    if !path.is_file() {
-        crate::common::report::eprint_line(
-            "conformance",
-            &format!(
-                "\n*** SKIPPED: certificate {} does not exist. ***\n",
-                path.display()
-            ),
-        );
-        return None;
-    }
+    let path =
+        crate::common::vectors::vector_path(relative, "the notation e2e certificate subjects")?;
     let pem = std::fs::read(&path).unwrap();
     let der = CertificateDer::from_pem_slice(&pem).unwrap();
     let cert = Certificate::from_der(der.as_ref()).unwrap();
