@@ -334,10 +334,14 @@ fn sigterm_drains_in_flight_requests() {
     // request timeout (2 s); SIGTERM arrives meanwhile.
     let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hole = blackhole.local_addr().unwrap();
+    // Each accepted connection is announced, so that SIGTERM is sent once the verification is
+    // inside the daemon, held by the mirror, rather than after a guessed delay.
+    let (connected_tx, connected) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for c in blackhole.incoming() {
             held.push(c);
+            let _ = connected_tx.send(());
         }
     });
     let mut s = setup_with(
@@ -366,7 +370,10 @@ fn sigterm_drains_in_flight_requests() {
         let mut c = s.daemon.client().await;
         let reference = s.by_digest();
         let inflight = tokio::spawn(async move { c.verify(request(&reference)).await });
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::task::spawn_blocking(move || connected.recv_timeout(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .expect("the verification reached the mirror");
         s.daemon.signal(Signal::TERM);
         let r = inflight
             .await
@@ -715,10 +722,10 @@ fn a_cached_verdict_never_outlives_the_signature_nor_a_rejection_its_ttl() {
     let s = setup("[cache]\nttl_seconds = 300\nrejection_ttl_seconds = 1\n");
     // A second image in the repository, signed with an expiry five seconds from now.
     let image = s.reg.image(REPO, "expiring", b"expiring layer");
-    let expiry = time::OffsetDateTime::now_utc() + time::Duration::seconds(5);
-    let expiry = expiry
+    let expires_at = (time::OffsetDateTime::now_utc() + time::Duration::seconds(5))
         .replace_nanosecond(0)
-        .unwrap()
+        .unwrap();
+    let expiry = expires_at
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let mut jws = Jws::new(
@@ -747,10 +754,27 @@ fn a_cached_verdict_never_outlives_the_signature_nor_a_rejection_its_ttl() {
         assert!(!r.allowed && !r.cached, "{r:?}");
         assert!(verify(&mut c, request(&unsigned)).await.cached);
 
-        tokio::time::sleep(Duration::from_millis(5500)).await;
-        // Past the signature's expiry the cached acceptance is gone: verified again, rejected.
-        let after = verify(&mut c, request(&expiring)).await;
-        assert!(!after.cached && !after.allowed, "{after:?}");
+        // Until the signature's expiry the image stays allowed; the first answer past it is a
+        // fresh verification that rejects it (the cached acceptance did not outlive it).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let after = loop {
+            let asked = time::OffsetDateTime::now_utc();
+            let r = verify(&mut c, request(&expiring)).await;
+            if !r.allowed {
+                break r;
+            }
+            assert!(
+                asked < expires_at + time::Duration::seconds(1),
+                "still allowed when asked a second past the signature's expiry: {r:?}"
+            );
+            assert!(Instant::now() < deadline, "never rejected: {r:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(!after.cached, "{after:?}");
+        assert!(
+            time::OffsetDateTime::now_utc() >= expires_at,
+            "rejected before the signature expired: {after:?}"
+        );
         // The rejection was kept one second only: a signature pushed since is seen.
         let m = &later;
         let jws = Jws::new(&s.chain, payload_for(&m.media_type, &m.digest, m.size, &[])).sign();
@@ -1127,10 +1151,14 @@ fn one_clients_flood_does_not_starve_another_client() {
     // each verification against it holds its slot for the request timeout (10 s).
     let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hole = blackhole.local_addr().unwrap();
+    // Each accepted connection is announced, so that the other client asks once the flood
+    // holds its whole share (4) at the mirror, rather than after a guessed delay.
+    let (connected_tx, connected) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for c in blackhole.incoming() {
             held.push(c);
+            let _ = connected_tx.send(());
         }
     });
     let reg_a = TestRegistry::start(RegistryOptions::anonymous());
@@ -1187,7 +1215,18 @@ fn one_clients_flood_does_not_starve_another_client() {
                 async move { c.verify(request(&reference)).await },
             ));
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::task::spawn_blocking(move || {
+            for held in 1..=4 {
+                if connected.recv_timeout(Duration::from_secs(30)).is_err() {
+                    panic!(
+                        "only {} of the flood's 4 verifications reached the mirror",
+                        held - 1
+                    );
+                }
+            }
+        })
+        .await
+        .unwrap();
         // Another client (its own process) is served meanwhile.
         let socket = d.socket.clone();
         let reference = format!("{scope_b}@{}", victim.digest);
