@@ -1,9 +1,10 @@
-//! The verification use case, below every route (gRPC, CRI proxy, one-shot CLI): what a
-//! decision is, when a pull may go ahead, how a reference becomes the registry request, and
-//! which credentials are offered to which host.
+//! The verification use case, below the routes: what a decision is, when a pull may go
+//! ahead, how a reference becomes the registry request, and which credentials are offered to
+//! which host. The daemon's gRPC service and the one-shot CLI use it; the CRI proxy asks the
+//! daemon's service in-process, so it gets the same decisions.
 //!
 //! Nothing here speaks a wire format: the gRPC adapter (`daemon::service`) converts requests
-//! and decisions to and from `notaryd.v1`, the CRI proxy to and from CRI's messages.
+//! and decisions to and from `notaryd.v1`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -60,20 +61,21 @@ impl Outcome {
     ];
 }
 
-/// A decision, as cached and shared between concurrent callers.
+/// A decision, as cached and shared between concurrent callers. Its fields are private: an
+/// allowing decision is made only here, from the core's verdicts or an exemption.
 #[derive(Debug)]
 pub struct Decision {
-    pub(crate) outcome: Outcome,
-    pub(crate) reason: String,
+    outcome: Outcome,
+    reason: String,
     /// No verdict because the daemon or this client is at its concurrency limit: answered
     /// with RESOURCE_EXHAUSTED.
-    pub(crate) overload: bool,
+    overload: bool,
     /// The core's verdicts, when a verification ran.
-    pub(crate) verification: Option<RegistryVerification>,
+    verification: Option<RegistryVerification>,
     /// The descriptor decided about.
-    pub(crate) target: Option<Descriptor>,
+    target: Option<Descriptor>,
     /// Generation it was reached under.
-    pub(crate) generation: u64,
+    generation: u64,
 }
 
 impl Decision {
@@ -87,6 +89,51 @@ impl Decision {
             target,
             generation,
         }
+    }
+
+    /// Asked from the cache only, and nothing cached.
+    pub(crate) fn not_cached(generation: u64) -> Self {
+        Self {
+            outcome: Outcome::NotCached,
+            ..Self::error(
+                "no verdict is cached for it (cache_only)".into(),
+                None,
+                generation,
+            )
+        }
+    }
+
+    /// No verdict because the daemon or one client is at its concurrency limit.
+    pub(crate) fn overloaded(reason: String, generation: u64) -> Self {
+        Self {
+            overload: true,
+            ..Self::error(reason, None, generation)
+        }
+    }
+
+    /// What was decided.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// Why, for a person to read.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Whether it is a refusal for overload (answered with RESOURCE_EXHAUSTED), not a verdict.
+    pub fn overload(&self) -> bool {
+        self.overload
+    }
+
+    /// The descriptor decided about.
+    pub fn target(&self) -> Option<&Descriptor> {
+        self.target.as_ref()
+    }
+
+    /// The snapshot generation it was reached under.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Whether the pull may go ahead: only with the core's accepted verdict, or an exemption.
@@ -286,8 +333,8 @@ pub(crate) fn is_exempt(
     exempt.iter().any(|e| e.covers(reference, digest))
 }
 
-/// What to ask the registry for `reference`: its digest (or `known`, the digest the caller
-/// already resolved) when there is one, else its tag, `latest` when it names none.
+/// What to ask the registry for `reference`: its own digest, else `known` (the digest the
+/// caller already resolved), else its tag, `latest` when it names none.
 pub fn registry_target(reference: &Reference, known: Option<&Digest>) -> Target {
     match (reference.digest().or(known), reference.tag()) {
         (Some(d), _) => Target::Digest(d.clone()),

@@ -397,17 +397,7 @@ impl VerifierService {
             }
         }
         if checked.cache_only {
-            return (
-                Arc::new(Decision {
-                    outcome: Outcome::NotCached,
-                    ..Decision::error(
-                        "no verdict is cached for it (cache_only)".into(),
-                        None,
-                        snapshot.generation,
-                    )
-                }),
-                false,
-            );
+            return (Arc::new(Decision::not_cached(snapshot.generation)), false);
         }
         let flight = FlightKey {
             generation: snapshot.generation,
@@ -444,12 +434,7 @@ impl VerifierService {
         generation: u64,
     ) -> Result<(Option<OwnedSemaphorePermit>, OwnedSemaphorePermit), Arc<Decision>> {
         let state = &self.state;
-        let overloaded = |reason: String| {
-            Arc::new(Decision {
-                overload: true,
-                ..Decision::error(reason, None, generation)
-            })
-        };
+        let overloaded = |reason: String| Arc::new(Decision::overloaded(reason, generation));
         let client_permit = match client {
             None => None,
             Some(key) => {
@@ -637,7 +622,7 @@ impl VerifierService {
             Ok(Found::Decided(decision, key)) => {
                 let decision: Arc<Decision> = Arc::from(decision);
                 if matches!(
-                    decision.outcome,
+                    decision.outcome(),
                     Outcome::Accepted | Outcome::Skipped | Outcome::Rejected
                 ) {
                     let ttl = decision.cache_ttl(config, crate::clock::now());
@@ -680,7 +665,7 @@ impl VerifierService {
     ) -> v1::VerifyResponse {
         let state = &self.state;
         let elapsed = started.elapsed().as_secs_f64();
-        let outcome = decision.outcome;
+        let outcome = decision.outcome();
         state.counters.by_outcome[Outcome::ALL.iter().position(|o| *o == outcome).unwrap_or(0)]
             .fetch_add(1, Ordering::Relaxed);
         if cached {
@@ -691,7 +676,7 @@ impl VerifierService {
         state.metrics.observe(outcome.as_str(), cached, elapsed);
         let allowed = decision.allowed();
         if state.audit.enabled() {
-            let digest = decision.target.as_ref().map(|t| t.digest.to_string());
+            let digest = decision.target().map(|t| t.digest.to_string());
             let record = AuditRecord {
                 time: crate::clock::now().to_string(),
                 reference: &checked.reference_text,
@@ -701,10 +686,10 @@ impl VerifierService {
                 outcome: outcome.as_str(),
                 allowed,
                 signer: decision.signer(),
-                reason: &decision.reason,
+                reason: decision.reason(),
                 cached,
                 duration_ms: elapsed * 1000.0,
-                generation: decision.generation,
+                generation: decision.generation(),
             };
             if let Err(e) = state.audit.write(&record) {
                 tracing::error!(error = %e, "audit log write failed");
@@ -714,17 +699,16 @@ impl VerifierService {
             tracing::info!(
                 reference = %checked.reference_text,
                 outcome = outcome.as_str(),
-                reason = %decision.reason,
+                reason = %decision.reason(),
                 "denied"
             );
         }
         v1::VerifyResponse {
             allowed,
             outcome: proto_outcome(outcome) as i32,
-            reason: decision.reason.clone(),
+            reason: decision.reason().to_owned(),
             verified: decision
-                .target
-                .as_ref()
+                .target()
                 .filter(|_| allowed)
                 .map(|t| v1::Descriptor {
                     media_type: t.media_type.clone(),
@@ -735,7 +719,7 @@ impl VerifierService {
             fully_trusted: decision.fully_trusted(),
             cached,
             signatures: signature_reports(decision),
-            generation: decision.generation,
+            generation: decision.generation(),
             report: report(decision, &checked.reference_text, checked.report_format),
         }
     }
@@ -788,8 +772,8 @@ impl v1::verifier_server::Verifier for VerifierService {
         checked.client = client;
         let (decision, cached) = self.decide(&checked).await;
         let response = self.respond(&checked, &decision, cached, started);
-        if decision.overload {
-            return Err(Status::resource_exhausted(decision.reason.clone()));
+        if decision.overload() {
+            return Err(Status::resource_exhausted(decision.reason().to_owned()));
         }
         Ok(Response::new(response))
     }
