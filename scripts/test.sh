@@ -26,9 +26,9 @@ fi
 rm -rf target/test-reports
 
 cargo fmt --all -- --check
-cargo clippy --locked --all-targets -- -D warnings
-cargo test --locked --all-targets
-cargo test --locked --doc
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo test --locked --workspace --all-targets
+cargo test --locked --workspace --doc
 # What the conformance tests covered, and the containerd builds the containerd tests ran
 # against: their output is captured above, so they also wrote it to target/test-reports/.
 cat target/test-reports/conformance.txt 2>/dev/null || true

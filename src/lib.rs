@@ -2,8 +2,10 @@
 //!
 //! The crate is layered; docs/architecture.md draws the layers and which module may use
 //! which, and `tests/it/architecture.rs` fails on an import cycle between these modules.
-//! [`verify`], [`oci`] and [`reference`](mod@reference) are the pure core: no I/O, no async,
-//! no clock read, no global state; everything else depends on them and never the reverse.
+//! [`verify`], [`oci`] and [`reference`](mod@reference) are the pure core, the workspace crate
+//! `notaryd-verify` (its own Cargo.toml in src/verify/) re-exported here under the paths it had when it was
+//! part of this crate: no I/O, no async, no clock read, no global state; its Cargo.toml has no
+//! async, network or gRPC crate to use, and everything else depends on it, never the reverse.
 //! [`clock`] is the only clock read. [`registry`] reaches registries (hosts.toml, credentials,
 //! token auth, signature discovery); [`layout`], [`notation_config`] and [`bundle`] read from
 //! disk; [`report`] renders verdicts; [`api`] and [`containerd`] hold the gRPC code and
@@ -21,9 +23,9 @@ pub mod daemon;
 pub mod doctor;
 pub mod layout;
 pub mod notation_config;
-pub mod oci;
-pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod service;
-pub mod verify;
+
+pub use notaryd_verify as verify;
+pub use notaryd_verify::{oci, reference};

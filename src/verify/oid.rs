@@ -85,8 +85,6 @@ oids! {
     KP_SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
     /// id-kp-clientAuth.
     KP_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
-    /// id-kp-codeSigning.
-    KP_CODE_SIGNING = "1.3.6.1.5.5.7.3.3";
     /// id-kp-emailProtection.
     KP_EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4";
     /// id-kp-timeStamping.

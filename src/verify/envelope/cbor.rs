@@ -25,7 +25,7 @@
 
 use std::fmt;
 
-use crate::verify::limits::{MAX_CBOR_DEPTH, MAX_CBOR_ITEMS};
+use crate::limits::{MAX_CBOR_DEPTH, MAX_CBOR_ITEMS};
 
 /// One decoded data item. Strings borrow from the input, so a byte string is the received bytes
 /// exactly (the protected header's bytes are signed as received).

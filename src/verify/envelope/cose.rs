@@ -15,7 +15,7 @@
 //!   only the unprotected array);
 //! - `io.cncf.notary.timestampSignature` that is not a bstr is refused (notation ignores it);
 //! - the payload must be a bstr (fxamacker/cbor would also decode an array of small integers);
-//! - at most [`MAX_CBOR_ITEMS`](crate::verify::limits::MAX_CBOR_ITEMS) data items per CBOR
+//! - at most [`MAX_CBOR_ITEMS`](crate::limits::MAX_CBOR_ITEMS) data items per CBOR
 //!   document.
 //!
 //! Where notaryd is as lenient as go-cose: non-minimal integer and length encodings are
@@ -25,9 +25,9 @@
 
 use super::cbor::{self, Item, Tags};
 use super::{EnvelopeError, EnvelopeType, ParsedEnvelope, check_chain_len, header};
-use crate::verify::crypto::SignatureAlgorithm;
-use crate::verify::limits::{Limits, MAX_CRIT_ENTRIES};
-use crate::verify::time::Timestamp;
+use crate::crypto::SignatureAlgorithm;
+use crate::limits::{Limits, MAX_CRIT_ENTRIES};
+use crate::time::Timestamp;
 
 /// CBOR tag 18 (COSE_Sign1), in its one-byte encoding.
 const TAG_SIGN1: u8 = 0xd2;

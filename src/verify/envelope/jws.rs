@@ -5,10 +5,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};
 
 use super::{EnvelopeError, EnvelopeType, ParsedEnvelope, check_chain_len, header};
-use crate::verify::crypto::SignatureAlgorithm;
-use crate::verify::json::value_strict;
-use crate::verify::limits::{Limits, MAX_CRIT_ENTRIES};
-use crate::verify::time::Timestamp;
+use crate::crypto::SignatureAlgorithm;
+use crate::json::value_strict;
+use crate::limits::{Limits, MAX_CRIT_ENTRIES};
+use crate::time::Timestamp;
 
 use super::invalid_header as invalid;
 

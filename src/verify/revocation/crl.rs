@@ -46,16 +46,16 @@ use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::CrlDistributionPoints;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 
-use crate::verify::crypto::{AlgorithmError, KeyError, X509Scheme};
-use crate::verify::dn::render_go_style;
-use crate::verify::limits::{
+use crate::crypto::{AlgorithmError, KeyError, X509Scheme};
+use crate::dn::render_go_style;
+use crate::limits::{
     MAX_CRL_BYTES, MAX_CRL_ENTRY_EXTENSIONS, MAX_CRL_EXTENSION_BYTES, MAX_CRL_EXTENSIONS,
     MAX_CRL_NUMBER_BYTES, MAX_CRL_SERIAL_BYTES, MAX_CRL_URIS,
 };
-use crate::verify::oid;
-use crate::verify::time::Timestamp;
-use crate::verify::timestamp::asn1::parse_generalized_time;
-use crate::verify::x509::Certificate;
+use crate::oid;
+use crate::time::Timestamp;
+use crate::timestamp::asn1::parse_generalized_time;
+use crate::x509::Certificate;
 
 /// Why bytes are not a CRL that `issuer` signed, or not one notaryd can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -49,10 +49,10 @@ use der::asn1::{AnyRef, IntRef, ObjectIdentifier, OctetStringRef};
 use der::{Decode, Encode};
 use spki::AlgorithmIdentifierRef;
 
-use crate::verify::crypto::{AlgorithmError, KeyError, X509Scheme};
-use crate::verify::oid;
-use crate::verify::time::Timestamp;
-use crate::verify::x509::{Certificate, CertificateError, SignatureCheckError};
+use crate::crypto::{AlgorithmError, KeyError, X509Scheme};
+use crate::oid;
+use crate::time::Timestamp;
+use crate::x509::{Certificate, CertificateError, SignatureCheckError};
 
 /// Largest OCSP response accepted, in bytes, checked before parsing. notation-core-go reads at
 /// most 20 KiB of a responder's answer (`ocspMaxResponseSize`, citing IBM's `ocsp-max-response-
@@ -82,8 +82,8 @@ pub mod asn1 {
     use spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef};
     use x509_cert::name::Name;
 
-    use crate::verify::time::Timestamp;
-    use crate::verify::timestamp::asn1::parse_generalized_time;
+    use crate::time::Timestamp;
+    use crate::timestamp::asn1::parse_generalized_time;
 
     /// One DER element of any type, kept exactly as received (identifier, length, contents):
     /// the signed `tbsResponseData` and the carried certificates.

@@ -13,8 +13,8 @@ use der::Encode;
 use super::crl::{Crl, CrlEntry, CrlError, CrlReason, cmp_crl_numbers};
 use super::ocsp::{OcspCertStatus, OcspResponse, SingleStatus};
 use super::{CertRevocationStatus, RevocationQuery, RevocationSource};
-use crate::verify::time::Timestamp;
-use crate::verify::x509::Certificate;
+use crate::time::Timestamp;
+use crate::x509::Certificate;
 
 /// Most certificates admitted from one bundle (intermediates from signature chains).
 pub const MAX_BUNDLE_CERTIFICATES: usize = 1024;
@@ -156,7 +156,7 @@ pub fn key_hash(cert: &Certificate) -> [u8; 32] {
 }
 
 fn hex_opt(n: Option<&[u8]>) -> Option<String> {
-    n.map(crate::verify::descriptor::hex)
+    n.map(crate::descriptor::hex)
 }
 
 impl RevocationSet {
@@ -371,7 +371,7 @@ impl RevocationSet {
                         index,
                         what: format!(
                             "OCSP response for serial {}",
-                            crate::verify::descriptor::hex(&single.serial)
+                            crate::descriptor::hex(&single.serial)
                         ),
                         next_update: single
                             .status
@@ -390,7 +390,7 @@ impl RevocationSet {
                         index,
                         what: format!(
                             "OCSP response for serial {}",
-                            crate::verify::descriptor::hex(&single.serial)
+                            crate::descriptor::hex(&single.serial)
                         ),
                         detail: format!(
                             "producedAt {} vs installed {}",
@@ -669,7 +669,7 @@ fn judge_entries(
 fn render_name(der: &[u8]) -> String {
     use der::Decode;
     x509_cert::name::Name::from_der(der)
-        .map(|n| crate::verify::dn::render_go_style(&n))
+        .map(|n| crate::dn::render_go_style(&n))
         .unwrap_or_else(|_| "?".into())
 }
 

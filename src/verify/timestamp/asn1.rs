@@ -11,7 +11,7 @@ use der::asn1::{AnyRef, IntRef, ObjectIdentifier, OctetString};
 use der::{Decode, DecodeValue, FixedTag, Header, Reader, Sequence, Tag};
 use spki::AlgorithmIdentifierRef;
 
-use crate::verify::time::Timestamp;
+use crate::time::Timestamp;
 
 /// Universal and context-specific identifier octets used by the CMS layers.
 pub(crate) mod tag {
@@ -154,7 +154,7 @@ pub(crate) fn oid(value: &[u8]) -> Result<ObjectIdentifier, &'static str> {
 
 /// Names an OID for messages, with the familiar name of the ones that come up here.
 pub(crate) fn oid_name(o: &ObjectIdentifier) -> String {
-    use crate::verify::oid as ids;
+    use crate::oid as ids;
     let name = match *o {
         ids::SHA1 => "SHA-1",
         ids::SHA256 => "SHA-256",

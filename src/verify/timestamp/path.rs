@@ -26,9 +26,9 @@
 //! chains comes first); name constraints and certificate policies are not evaluated; the
 //! already-in-chain test compares subject and public key but not subjectAltName.
 
-use crate::verify::oid;
-use crate::verify::time::Timestamp;
-use crate::verify::x509::Certificate;
+use crate::oid;
+use crate::time::Timestamp;
+use crate::x509::Certificate;
 
 /// Go's `maxChainSignatureChecks`: a cap on signature checks during one search.
 const MAX_SIGNATURE_CHECKS: usize = 100;

@@ -28,9 +28,9 @@
 
 use std::fmt;
 
-use crate::verify::descriptor::Digest;
-pub use crate::verify::names::is_valid_registry;
-use crate::verify::names::path_component;
+use crate::descriptor::Digest;
+pub use crate::names::is_valid_registry;
+use crate::names::path_component;
 
 /// Docker Hub's registry name in normalised references.
 pub const DOCKER_HUB: &str = "docker.io";

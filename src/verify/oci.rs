@@ -4,9 +4,9 @@
 
 use serde::Deserialize;
 
-pub use crate::verify::descriptor::Platform;
-use crate::verify::descriptor::{Descriptor, Digest};
-use crate::verify::json::from_slice_strict;
+pub use crate::descriptor::Platform;
+use crate::descriptor::{Descriptor, Digest};
+use crate::json::from_slice_strict;
 
 /// OCI image manifest media type.
 pub const MEDIA_TYPE_IMAGE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
