@@ -29,9 +29,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{UnixListener, UnixStream};
 use tonic::Code;
 
-use crate::api::v1;
-use crate::api::v1::verifier_server::Verifier;
 use crate::reference::Reference;
+use crate::registry::credentials::Credential;
+use crate::service::Outcome;
+use crate::service::decider::{Decider, DecisionRequest, check_namespace, check_reference};
+use crate::verify::descriptor::Descriptor;
 
 /// The services forwarded: kubelet's image service, in both CRI versions containerd 1.6 and
 /// 1.7 serve. Nothing else is: the socket behind is containerd's own, whose other services
@@ -102,9 +104,8 @@ impl Upstream {
 
 /// The proxy.
 pub struct CriProxy {
-    /// The verifier asked for every pull: the daemon's, in-process. Taken as the service's
-    /// trait so that this adapter does not depend on the daemon that starts it.
-    verifier: Arc<dyn Verifier>,
+    /// The use case asked for every pull: the daemon's own, shared with its gRPC service.
+    decider: Arc<Decider>,
     upstream: Upstream,
     /// A channel to containerd's images API, made on first use (tonic reconnects it).
     images: tokio::sync::OnceCell<tonic::transport::Channel>,
@@ -161,10 +162,10 @@ fn status_of(headers: &hyper::HeaderMap, trailers: Option<&hyper::HeaderMap>) ->
 }
 
 impl CriProxy {
-    /// A proxy asking `verifier` and forwarding to containerd.
-    pub fn new(verifier: Arc<dyn Verifier>, config: CriProxyConfig) -> Self {
+    /// A proxy asking `decider` and forwarding to containerd.
+    pub fn new(decider: Arc<Decider>, config: CriProxyConfig) -> Self {
         Self {
-            verifier,
+            decider,
             upstream: Upstream {
                 path: config.containerd_socket.clone(),
                 sender: tokio::sync::Mutex::new(None),
@@ -291,56 +292,60 @@ impl CriProxy {
                 );
             }
         };
-        let verdict = self
-            .verifier
-            .verify(tonic::Request::new(v1::VerifyRequest {
-                reference: view.image.clone(),
-                descriptor: None,
-                auth,
-                namespace: view.namespace.clone().unwrap_or_default(),
-                report_format: v1::ReportFormat::None as i32,
-                cache_only: false,
-            }))
-            .await;
-        let verify_time = started.elapsed();
+        let denied = |code: Code, reason: &str| {
+            grpc_error(
+                code,
+                &format!("notaryd: image {:?} denied: {reason}", view.image),
+            )
+        };
         let audit = self.config.mode == CriMode::Audit;
-        let verified = match verdict {
-            Ok(r) => {
-                let r = r.into_inner();
-                match (r.allowed, r.verified) {
-                    (true, Some(d)) => Some(d),
+        // The checks the daemon's gRPC service makes of the same fields, in the same order.
+        let request = check_reference(&view.image).and_then(|_| {
+            Ok(DecisionRequest {
+                client: None,
+                reference_text: reference.to_string(),
+                reference: reference.clone(),
+                descriptor_digest: None,
+                namespace: check_namespace(view.namespace.clone().unwrap_or_default())?,
+                credential: auth,
+                cache_only: false,
+            })
+        });
+        let verified = match request {
+            Err(e) if audit => {
+                tracing::warn!(image = %view.image, error = %e, "audit mode: no verdict; pulling as asked");
+                None
+            }
+            Err(e) => return denied(Code::InvalidArgument, &e.to_string()),
+            Ok(request) => {
+                let (decision, cached) = self.decider.decide(&request).await;
+                self.decider.record(&request, &decision, cached, started);
+                match (decision.allowed(), decision.target()) {
+                    (true, Some(d)) => Some(d.clone()),
+                    // An overloaded daemon gave no verdict (the gRPC route says
+                    // RESOURCE_EXHAUSTED).
+                    _ if audit && decision.overload() => {
+                        tracing::warn!(image = %view.image, error = %decision.reason(), "audit mode: no verdict; pulling as asked");
+                        None
+                    }
                     _ if audit => {
-                        tracing::warn!(image = %view.image, reason = %r.reason, "audit mode: would deny this pull; pulling as asked");
+                        tracing::warn!(image = %view.image, reason = %decision.reason(), "audit mode: would deny this pull; pulling as asked");
                         None
                     }
                     _ => {
-                        let code = if r.outcome == v1::Outcome::Rejected as i32 {
+                        let code = if decision.overload() {
+                            Code::ResourceExhausted
+                        } else if decision.outcome() == Outcome::Rejected {
                             Code::PermissionDenied
                         } else {
                             Code::Unavailable
                         };
-                        return grpc_error(
-                            code,
-                            &format!("notaryd: image {:?} denied: {}", view.image, r.reason),
-                        );
+                        return denied(code, decision.reason());
                     }
                 }
             }
-            Err(status) if audit => {
-                tracing::warn!(image = %view.image, error = %status.message(), "audit mode: no verdict; pulling as asked");
-                None
-            }
-            Err(status) => {
-                return grpc_error(
-                    status.code(),
-                    &format!(
-                        "notaryd: image {:?} denied: {}",
-                        view.image,
-                        status.message()
-                    ),
-                );
-            }
         };
+        let verify_time = started.elapsed();
 
         // The request containerd gets: pinned to the verified digest.
         let (body, pinned) = match &verified {
@@ -424,7 +429,7 @@ impl CriProxy {
         &self,
         tagged: &str,
         pinned: &str,
-        verified: Option<&v1::Descriptor>,
+        verified: Option<&Descriptor>,
     ) -> Result<(), String> {
         use containerd_client::services::v1::images_client::ImagesClient;
         use containerd_client::services::v1::{
@@ -449,8 +454,8 @@ impl CriProxy {
             Some(d) if !d.media_type.is_empty() && d.size > 0 => (
                 Some(containerd_client::types::Descriptor {
                     media_type: d.media_type.clone(),
-                    digest: d.digest.clone(),
-                    size: d.size,
+                    digest: d.digest.to_string(),
+                    size: i64::try_from(d.size).unwrap_or(i64::MAX),
                     annotations: Default::default(),
                 }),
                 std::collections::HashMap::new(),
@@ -532,20 +537,16 @@ fn futures_stream(
 /// The credentials of a CRI pull secret, in containerd's order (CRI ParseAuth): username,
 /// then identity token, then `auth` (base64 `user:password`). Like containerd, notaryd does
 /// not use `registry_token`. `Ok(None)`: no credentials (anonymous).
-fn registry_auth(a: &crate::api::cri::AuthConfig) -> Result<Option<v1::RegistryAuth>, String> {
+fn registry_auth(a: &crate::api::cri::AuthConfig) -> Result<Option<Credential>, String> {
     use base64::Engine;
     if !a.username.is_empty() {
-        return Ok(Some(v1::RegistryAuth {
+        return Ok(Some(Credential::Basic {
             username: a.username.clone(),
             password: a.password.clone(),
-            identity_token: String::new(),
         }));
     }
     if !a.identity_token.is_empty() {
-        return Ok(Some(v1::RegistryAuth {
-            identity_token: a.identity_token.clone(),
-            ..Default::default()
-        }));
+        return Ok(Some(Credential::IdentityToken(a.identity_token.clone())));
     }
     if a.auth.is_empty() {
         return Ok(None);
@@ -556,11 +557,12 @@ fn registry_auth(a: &crate::api::cri::AuthConfig) -> Result<Option<v1::RegistryA
         .map_err(|_| unreadable())?;
     let text = String::from_utf8(decoded).map_err(|_| unreadable())?;
     let (user, pass) = text.split_once(':').ok_or_else(unreadable)?;
-    Ok(Some(v1::RegistryAuth {
-        username: user.to_owned(),
-        password: pass.to_owned(),
-        identity_token: String::new(),
-    }))
+    // As the daemon's own requests are read: containerd's order, nothing for ":".
+    Ok(crate::service::decider::credential_from(
+        user.to_owned(),
+        pass.to_owned(),
+        String::new(),
+    ))
 }
 
 /// Serves the proxy on `listener` until `shutdown` flips.
@@ -612,28 +614,28 @@ mod tests {
             identity_token: "refresh".into(),
             ..Default::default()
         };
-        let a = registry_auth(&both).unwrap().unwrap_or_default();
-        assert_eq!((a.username.as_str(), a.password.as_str()), ("u", "p"));
-        assert!(a.identity_token.is_empty());
+        let basic = |u: &str, p: &str| {
+            Some(Credential::Basic {
+                username: u.into(),
+                password: p.into(),
+            })
+        };
+        assert!(registry_auth(&both).unwrap() == basic("u", "p"));
 
         let token = AuthConfig {
             identity_token: "refresh".into(),
             auth: "dTpw".into(),
             ..Default::default()
         };
-        let a = registry_auth(&token).unwrap().unwrap_or_default();
-        assert_eq!(a.identity_token, "refresh");
-        assert!(a.username.is_empty());
+        assert!(
+            registry_auth(&token).unwrap() == Some(Credential::IdentityToken("refresh".into()))
+        );
 
         let encoded = AuthConfig {
             auth: "dXNlcjpzM2NyOnQ=".into(), // user:s3cr:t
             ..Default::default()
         };
-        let a = registry_auth(&encoded).unwrap().unwrap_or_default();
-        assert_eq!(
-            (a.username.as_str(), a.password.as_str()),
-            ("user", "s3cr:t")
-        );
+        assert!(registry_auth(&encoded).unwrap() == basic("user", "s3cr:t"));
 
         // A bare registry token is not used (containerd does not use it either).
         let bare = AuthConfig {

@@ -9,11 +9,11 @@
 //! one keeps serving and the error is logged, counted and shown by `Status`. SIGTERM or
 //! SIGINT stops accepting, gives in-flight requests the configured grace, and exits.
 
-pub mod audit;
-pub mod cache;
 pub mod metrics;
 pub mod service;
-pub mod snapshot;
+
+// The use case's parts, under the paths they had when they lived here.
+pub use crate::service::{audit, cache, snapshot};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -27,9 +27,10 @@ use tokio_stream::wrappers::UnixListenerStream;
 
 use crate::api::v1::verifier_server::VerifierServer;
 use crate::config::{Config, ConfigError, Overrides};
+use crate::service::decider::Decider;
 use audit::AuditLog;
 use metrics::{Metrics, ResultLabels};
-use service::{DaemonState, VerifierService};
+use service::VerifierService;
 use snapshot::{Snapshot, SnapshotError};
 
 /// Why the daemon could not start or stopped with an error.
@@ -80,7 +81,7 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
     let config = snapshot.config.clone();
     let audit = AuditLog::open(&config.audit).map_err(io("audit log"))?;
     let metrics = Arc::new(Metrics::new());
-    let state = Arc::new(DaemonState::new(snapshot, Arc::clone(&metrics), audit));
+    let state = Arc::new(Decider::new(snapshot, Arc::clone(&metrics), audit));
 
     let mut passed = sockets_from_systemd()?;
     // A socket nobody serves would take connections and never answer them. Checked before
@@ -140,7 +141,7 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
     let mut cri_socket_to_remove = None;
     if let Some((c, (cri_listener, cri_inherited))) = cri {
         let proxy = Arc::new(crate::cri::CriProxy::new(
-            Arc::new(VerifierService::new(Arc::clone(&state))),
+            Arc::clone(&state),
             crate::cri::CriProxyConfig {
                 containerd_socket: c.containerd_socket.clone(),
                 namespace: c.namespace.clone(),
@@ -266,7 +267,7 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
 }
 
 async fn reload(
-    state: &Arc<DaemonState>,
+    state: &Arc<Decider>,
     config_file: Option<PathBuf>,
     overrides: Overrides,
     why: &str,

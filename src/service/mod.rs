@@ -1,10 +1,17 @@
 //! The verification use case, below the routes: what a decision is, when a pull may go
-//! ahead, how a reference becomes the registry request, and which credentials are offered to
-//! which host. The daemon's gRPC service and the one-shot CLI use it; the CRI proxy asks the
-//! daemon's service in-process, so it gets the same decisions.
+//! ahead, how a reference becomes the registry request, which credentials are offered to
+//! which host, and ([`decider`]) the decision for one request with its verdict cache, single
+//! flight, slots and audit record. The daemon's gRPC service, the CRI proxy and the one-shot
+//! CLI all call it directly.
 //!
-//! Nothing here speaks a wire format: the gRPC adapter (`daemon::service`) converts requests
-//! and decisions to and from `notaryd.v1`.
+//! Nothing here speaks a wire format: each adapter converts its own requests and answers
+//! (`daemon::service` to and from `notaryd.v1`, `cri` from CRI's PullImage).
+
+pub mod audit;
+pub mod cache;
+pub mod decider;
+pub mod metrics;
+pub mod snapshot;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,0 +1,668 @@
+//! The decision for one request, shared by every adapter: exemptions, the verdict cache,
+//! single flight, the fresh-verification slots, the registry work and the audit record.
+//! Nothing here speaks a wire format: the gRPC service (`daemon::service`) and the CRI proxy
+//! (`cri`) turn their requests into a [`DecisionRequest`] and their answers out of a
+//! [`Decision`].
+//!
+//! A pull is allowed only when the decision holds the core's proof (an accepted verification)
+//! or the image is explicitly exempt by digest. Everything else — rejection, unreachable
+//! registry, deadline, overload, internal error — is a denial that says why.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::audit::{AuditLog, AuditRecord};
+use super::cache::{CacheKey, SingleFlight, VerdictCache};
+use super::metrics::{KindLabels, Metrics};
+use super::snapshot::Snapshot;
+use super::{Decision, Outcome, RequestOptions, exempt_decision, is_exempt};
+use crate::reference::Reference;
+use crate::registry::client::{ClientOptions, RegistryClient};
+use crate::registry::credentials::{Credential, CredentialSource, NoCredentials};
+use crate::registry::discovery::{Platform, resolve_target, verify_resolved};
+use crate::registry::endpoints::endpoints_for;
+use crate::registry::error::RegistryError;
+use crate::verify::descriptor::Digest;
+use crate::verify::verifier::Verifier;
+
+/// Longest reference accepted.
+pub const MAX_REFERENCE_LEN: usize = 4096;
+/// How long a fresh verification waits for a free slot before it is refused.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// Who is asking: the peer's uid and pid (from the unix socket's credentials).
+pub type ClientKey = (u32, i32);
+
+/// One request for a decision, checked by the adapter that received it.
+#[derive(Clone, Debug)]
+pub struct DecisionRequest {
+    /// The asking process, when the adapter knows it (its share of the fresh slots).
+    pub client: Option<ClientKey>,
+    /// The image reference.
+    pub reference: Reference,
+    /// The reference as text, for the audit line and reports.
+    pub reference_text: String,
+    /// The digest the caller already resolved (containerd's descriptor), if any.
+    pub descriptor_digest: Option<Digest>,
+    /// The Kubernetes namespace whose policy applies, if any.
+    pub namespace: Option<String>,
+    /// The caller's own credential for the reference's registry.
+    pub credential: Option<Credential>,
+    /// Answer from the cache only; never verify.
+    pub cache_only: bool,
+}
+
+/// A request field the use case refuses; the text names the field.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// No reference.
+    #[error("reference: required")]
+    MissingReference,
+    /// A reference over [`MAX_REFERENCE_LEN`].
+    #[error("reference: {0} bytes, more than {MAX_REFERENCE_LEN}")]
+    ReferenceTooLong(usize),
+    /// A reference that does not parse.
+    #[error("reference: {0}")]
+    Reference(crate::reference::ReferenceError),
+    /// A namespace that is not a Kubernetes namespace name.
+    #[error("namespace: {0}")]
+    Namespace(String),
+}
+
+/// The reference of a request, checked: present, not too long, parsed.
+pub fn check_reference(text: &str) -> Result<Reference, RequestError> {
+    if text.is_empty() {
+        return Err(RequestError::MissingReference);
+    }
+    if text.len() > MAX_REFERENCE_LEN {
+        return Err(RequestError::ReferenceTooLong(text.len()));
+    }
+    Reference::parse(text).map_err(RequestError::Reference)
+}
+
+/// The namespace of a request, checked ("" is none).
+pub fn check_namespace(namespace: String) -> Result<Option<String>, RequestError> {
+    if namespace.is_empty() {
+        return Ok(None);
+    }
+    crate::config::check_namespace(&namespace)
+        .map_err(|e| RequestError::Namespace(e.to_string()))?;
+    Ok(Some(namespace))
+}
+
+/// A caller's registry credential from the fields containerd and the CRI carry, in
+/// containerd's order: a username first, then an identity token, then a bare password.
+pub fn credential_from(
+    username: String,
+    password: String,
+    identity_token: String,
+) -> Option<Credential> {
+    if !username.is_empty() {
+        Some(Credential::Basic { username, password })
+    } else if !identity_token.is_empty() {
+        Some(Credential::IdentityToken(identity_token))
+    } else if !password.is_empty() {
+        Some(Credential::Basic { username, password })
+    } else {
+        None
+    }
+}
+
+/// Counters for the daemon's `Status` answer.
+#[derive(Default)]
+pub struct Counters {
+    by_outcome: [AtomicU64; 6],
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+    /// Successful reloads.
+    pub reloads_succeeded: AtomicU64,
+    /// Failed reloads.
+    pub reloads_failed: AtomicU64,
+    /// The last reload's error ("" after a success).
+    pub last_reload_error: Mutex<String>,
+}
+
+impl Counters {
+    /// Answers so far per outcome, by the outcome's name.
+    pub fn verifications(&self) -> Vec<(&'static str, u64)> {
+        Outcome::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.as_str(), self.by_outcome[i].load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Answers that came from the verdict cache.
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits.load(Ordering::Relaxed)
+    }
+
+    /// Answers that did not come from the verdict cache.
+    pub fn cache_misses(&self) -> u64 {
+        self.cache_misses.load(Ordering::Relaxed)
+    }
+}
+
+/// Who else is asking for the same thing: requests with the same key share one run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct FlightKey {
+    generation: u64,
+    namespace: Option<String>,
+    scope: String,
+    target: String,
+    /// A hash of the request's credentials: callers with different credentials do not share
+    /// a run (one caller's access must not decide another's answer).
+    credentials: u64,
+}
+
+/// The use case every adapter calls: one per daemon, shared by the gRPC service, the CRI
+/// proxy and whatever adapter comes next. It holds the snapshot serving now, the verdict
+/// cache, the single flight, the fresh-verification slots, the audit log and the counters.
+pub struct Decider {
+    snapshot: RwLock<Arc<Snapshot>>,
+    cache: VerdictCache<Decision>,
+    flights: SingleFlight<FlightKey, (Arc<Decision>, bool)>,
+    client: RegistryClient,
+    fresh_slots: Arc<Semaphore>,
+    max_fresh: usize,
+    /// Each client's share of the fresh slots, by (uid, pid); entries go when unused.
+    client_slots: Mutex<HashMap<ClientKey, Arc<Semaphore>>>,
+    per_client: usize,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    audit: AuditLog,
+    /// Counters.
+    pub counters: Counters,
+    serving: AtomicBool,
+    /// HTTP requests sent to registries (all verifications).
+    registry_requests: AtomicU64,
+}
+
+impl Decider {
+    /// Shared state around a first snapshot.
+    pub fn new(snapshot: Snapshot, metrics: Arc<Metrics>, audit: AuditLog) -> Self {
+        let config = &snapshot.config;
+        let client = RegistryClient::new(
+            ClientOptions {
+                connect_timeout: config.connect_timeout,
+                request_timeout: config.request_timeout,
+                ..ClientOptions::default()
+            },
+            Arc::new(NoCredentials),
+        );
+        metrics.generation.set(snapshot.generation as i64);
+        Self {
+            cache: VerdictCache::new(config.cache_max_entries, config.cache_ttl),
+            flights: SingleFlight::default(),
+            client,
+            fresh_slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
+            max_fresh: config.max_concurrent_requests,
+            client_slots: Mutex::new(HashMap::new()),
+            per_client: config.max_concurrent_requests_per_client,
+            metrics,
+            audit,
+            counters: Counters::default(),
+            serving: AtomicBool::new(true),
+            registry_requests: AtomicU64::new(0),
+            snapshot: RwLock::new(Arc::new(snapshot)),
+        }
+    }
+
+    /// Opens the audit log file again (after log rotation).
+    pub fn reopen_audit_log(&self) -> std::io::Result<()> {
+        self.audit.reopen()
+    }
+
+    /// The snapshot serving now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Swaps in a new snapshot; verdicts of older generations are dropped.
+    pub fn install(&self, snapshot: Snapshot) {
+        let generation = snapshot.generation;
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+        self.cache.retain_generation(generation);
+        self.metrics.generation.set(generation as i64);
+    }
+
+    /// The semaphore of one client's share of fresh verifications. Entries of clients with
+    /// nothing running are dropped here, so the map holds only active clients.
+    fn client_semaphore(&self, key: ClientKey) -> Arc<Semaphore> {
+        let mut map = self.client_slots.lock().unwrap_or_else(|e| e.into_inner());
+        let per_client = self.per_client;
+        map.retain(|k, s| {
+            *k == key || Arc::strong_count(s) > 1 || s.available_permits() < per_client
+        });
+        Arc::clone(
+            map.entry(key)
+                .or_insert_with(|| Arc::new(Semaphore::new(per_client))),
+        )
+    }
+
+    /// HTTP requests sent to registries so far.
+    pub fn registry_requests(&self) -> u64 {
+        self.registry_requests.load(Ordering::Relaxed)
+    }
+
+    /// Marks the daemon as shutting down (Health answers NOT_SERVING).
+    pub fn stop_serving(&self) {
+        self.serving.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether the daemon still serves (false once it is shutting down).
+    pub fn is_serving(&self) -> bool {
+        self.serving.load(Ordering::SeqCst)
+    }
+
+    /// Verdicts cached now.
+    pub fn cache_len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Refreshes gauges computed at scrape time.
+    pub fn refresh_gauges(&self) {
+        let snapshot = self.snapshot();
+        let age = snapshot.revocation_created_at.map_or(-1.0, |created| {
+            let now = crate::clock::now();
+            (now.unix_nanos() - created.unix_nanos()) as f64 / 1e9
+        });
+        self.metrics.revocation_age.set(age);
+    }
+}
+
+fn credential_hash(c: &Option<Credential>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    match c {
+        None => 0u8.hash(&mut h),
+        Some(Credential::Basic { username, password }) => {
+            1u8.hash(&mut h);
+            username.hash(&mut h);
+            password.hash(&mut h);
+        }
+        Some(Credential::IdentityToken(t)) => {
+            2u8.hash(&mut h);
+            t.hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+impl Decider {
+    /// Decides on one request: an exemption, a cached verdict, or a fresh verification
+    /// (shared with identical requests in flight, within the slots). Returns the decision and
+    /// whether it came from the cache. The caller answers with it and then calls
+    /// [`Decider::record`].
+    pub async fn decide(self: &Arc<Self>, checked: &DecisionRequest) -> (Arc<Decision>, bool) {
+        let state = &**self;
+        let snapshot = state.snapshot();
+        let reference = &checked.reference;
+        let scope = reference.scope();
+        let (_, ns_key) = snapshot.policy_for(checked.namespace.as_deref());
+        let ns_key = ns_key.map(str::to_owned);
+        let known_digest = reference
+            .digest()
+            .cloned()
+            .or_else(|| checked.descriptor_digest.clone());
+
+        if let Some(d) = &known_digest {
+            if is_exempt(&snapshot.config.exempt, reference, d) {
+                return (
+                    Arc::new(exempt_decision(&scope, d, snapshot.generation)),
+                    false,
+                );
+            }
+            let key = CacheKey {
+                generation: snapshot.generation,
+                namespace: ns_key.clone(),
+                scope: scope.clone(),
+                digest: d.to_string(),
+            };
+            if let Some(hit) = state.cache.get(&key, crate::clock::monotonic()) {
+                return (hit, true);
+            }
+        }
+        if checked.cache_only {
+            return (Arc::new(Decision::not_cached(snapshot.generation)), false);
+        }
+        let flight = FlightKey {
+            generation: snapshot.generation,
+            namespace: ns_key.clone(),
+            scope,
+            target: known_digest.as_ref().map_or_else(
+                || format!("tag:{}", reference.tag().unwrap_or("latest")),
+                ToString::to_string,
+            ),
+            credentials: credential_hash(&checked.credential),
+        };
+        let generation = snapshot.generation;
+        let work = Arc::clone(self).fresh(checked.clone(), snapshot, ns_key, known_digest);
+        match state.flights.run(flight, work).await {
+            (Some((decision, cached)), _) => (decision, cached),
+            (None, _) => (
+                Arc::new(Decision::error(
+                    "internal error: the verification task failed".into(),
+                    None,
+                    generation,
+                )),
+                false,
+            ),
+        }
+    }
+
+    /// Takes a slot for one fresh verification: one of the client's share, then one of the
+    /// daemon's, each waited for at most [`QUEUE_WAIT`].
+    async fn slots(
+        &self,
+        client: Option<ClientKey>,
+        generation: u64,
+    ) -> Result<(Option<OwnedSemaphorePermit>, OwnedSemaphorePermit), Arc<Decision>> {
+        let state = self;
+        let overloaded = |reason: String| Arc::new(Decision::overloaded(reason, generation));
+        let client_permit = match client {
+            None => None,
+            Some(key) => {
+                let sem = state.client_semaphore(key);
+                match tokio::time::timeout(QUEUE_WAIT, sem.acquire_owned()).await {
+                    Ok(Ok(p)) => Some(p),
+                    _ => {
+                        return Err(overloaded(format!(
+                            "this client (uid {}, pid {}) already has {} verifications running; none finished within {QUEUE_WAIT:?}",
+                            key.0, key.1, state.per_client
+                        )));
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(QUEUE_WAIT, Arc::clone(&state.fresh_slots).acquire_owned()).await
+        {
+            Ok(Ok(p)) => Ok((client_permit, p)),
+            _ => Err(overloaded(format!(
+                "{} verifications are already running; none finished within {QUEUE_WAIT:?}",
+                state.max_fresh
+            ))),
+        }
+    }
+
+    /// One verification against the registry, run in its own task by the single flight.
+    /// Returns the decision and whether it came from the cache (a tag whose digest, once
+    /// resolved, was already decided).
+    async fn fresh(
+        self: Arc<Self>,
+        checked: DecisionRequest,
+        snapshot: Arc<Snapshot>,
+        ns_key: Option<String>,
+        known_digest: Option<Digest>,
+    ) -> (Arc<Decision>, bool) {
+        let state = &*self;
+        let config = &snapshot.config;
+        let reference = &checked.reference;
+        let scope = reference.scope();
+        let generation = snapshot.generation;
+        let _permits = match self.slots(checked.client, generation).await {
+            Ok(p) => p,
+            Err(overloaded) => return (overloaded, false),
+        };
+
+        // hosts.toml, its certificate files: file reads, off the async threads.
+        let lookup = {
+            let (hosts_dir, registry) = (config.hosts_dir.clone(), reference.registry().to_owned());
+            tokio::task::spawn_blocking(move || endpoints_for(&hosts_dir, &registry, false)).await
+        };
+        let endpoints = match lookup {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => {
+                self.count_registry_error(&e);
+                return (
+                    Arc::new(Decision::error(e.to_string(), None, generation)),
+                    false,
+                );
+            }
+            Err(e) => {
+                return (
+                    Arc::new(Decision::error(
+                        format!("internal error: reading the hosts directory: {e}"),
+                        None,
+                        generation,
+                    )),
+                    false,
+                );
+            }
+        };
+        // Credential helpers are programs that may take seconds: ask them once, off the
+        // async threads, for every host this verification may contact.
+        let credentials = {
+            let mut hosts: Vec<String> = endpoints.iter().map(|e| e.host.clone()).collect();
+            hosts.push(reference.registry().to_owned());
+            hosts.push(reference.api_host().to_owned());
+            hosts.sort();
+            hosts.dedup();
+            let chain = crate::service::credential_chain(
+                checked.credential.clone(),
+                reference,
+                Box::new(SharedDockerConfig(Arc::clone(&snapshot.docker_config))),
+            );
+            let lookup = tokio::task::spawn_blocking(move || {
+                PreResolved(
+                    hosts
+                        .into_iter()
+                        .map(|h| {
+                            let answer = chain.credential(&h).map_err(|e| e.to_string());
+                            (h, answer)
+                        })
+                        .collect(),
+                )
+            });
+            match lookup.await {
+                Ok(p) => p,
+                Err(e) => {
+                    return (
+                        Arc::new(Decision::error(
+                            format!("internal error: credential lookup: {e}"),
+                            None,
+                            generation,
+                        )),
+                        false,
+                    );
+                }
+            }
+        };
+        let client = state.client.with_credentials(Arc::new(credentials));
+        let request = crate::service::registry_request(
+            reference,
+            RequestOptions {
+                known_digest: known_digest.clone(),
+                user_metadata: BTreeMap::new(),
+                time: crate::clock::now(),
+                platform_signatures: config.platform_signatures,
+                platform: Platform::host(),
+                total_timeout: config.verify_timeout,
+            },
+        );
+        let (policy_set, _) = snapshot.policy_for(ns_key.as_deref());
+        let verifier = match Verifier::new(
+            &policy_set.policy,
+            &policy_set.trust_store,
+            snapshot.revocation.as_ref(),
+            snapshot.limits.clone(),
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                return (
+                    Arc::new(Decision::error(e.to_string(), None, generation)),
+                    false,
+                );
+            }
+        };
+        /// What the registry work found.
+        enum Found {
+            Decided(Box<Decision>, CacheKey),
+            Cached(Arc<Decision>),
+        }
+        let work = async {
+            let resolved = resolve_target(
+                &client,
+                &endpoints,
+                &request,
+                snapshot.limits.max_manifest_bytes,
+            )
+            .await?;
+            let descriptor = resolved.descriptor();
+            let key = CacheKey {
+                generation,
+                namespace: ns_key.clone(),
+                scope: scope.clone(),
+                digest: descriptor.digest.to_string(),
+            };
+            if known_digest.is_none() {
+                // A tag: now that it is resolved, the digest may be exempt or already decided.
+                if is_exempt(&config.exempt, reference, &descriptor.digest) {
+                    return Ok(Found::Decided(
+                        Box::new(exempt_decision(&scope, &descriptor.digest, generation)),
+                        key,
+                    ));
+                }
+                if let Some(hit) = state.cache.get(&key, crate::clock::monotonic()) {
+                    return Ok(Found::Cached(hit));
+                }
+            }
+            let v = verify_resolved(&client, &verifier, &endpoints, &request, &resolved).await?;
+            Ok::<_, RegistryError>(Found::Decided(
+                Box::new(Decision::from_verification(v, generation)),
+                key,
+            ))
+        };
+        let result = match tokio::time::timeout(config.verify_timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(RegistryError::Timeout {
+                what: format!("verification of {scope}"),
+                after: config.verify_timeout,
+            }),
+        };
+        state
+            .registry_requests
+            .fetch_add(client.requests_made() as u64, Ordering::Relaxed);
+        match result {
+            Ok(Found::Decided(decision, key)) => {
+                let decision: Arc<Decision> = Arc::from(decision);
+                if matches!(
+                    decision.outcome(),
+                    Outcome::Accepted | Outcome::Skipped | Outcome::Rejected
+                ) {
+                    let ttl = decision.cache_ttl(config, crate::clock::now());
+                    state.cache.insert_for(
+                        key,
+                        Arc::clone(&decision),
+                        crate::clock::monotonic(),
+                        ttl,
+                    );
+                }
+                (decision, false)
+            }
+            Ok(Found::Cached(hit)) => (hit, true),
+            Err(e) => {
+                self.count_registry_error(&e);
+                (
+                    Arc::new(Decision::error(e.to_string(), None, generation)),
+                    false,
+                )
+            }
+        }
+    }
+
+    fn count_registry_error(&self, e: &RegistryError) {
+        self.metrics
+            .registry_errors
+            .get_or_create(&KindLabels {
+                kind: e.kind().to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts and records one answer: the status counters, the metrics, the audit line, and a
+    /// log line for a denial. Every adapter calls it once for each request it answered.
+    pub fn record(
+        &self,
+        checked: &DecisionRequest,
+        decision: &Decision,
+        cached: bool,
+        started: Instant,
+    ) {
+        let state = self;
+        let elapsed = started.elapsed().as_secs_f64();
+        let outcome = decision.outcome();
+        state.counters.by_outcome[Outcome::ALL.iter().position(|o| *o == outcome).unwrap_or(0)]
+            .fetch_add(1, Ordering::Relaxed);
+        if cached {
+            state.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            state.counters.cache_misses.fetch_add(1, Ordering::Relaxed);
+        }
+        state.metrics.observe(outcome.as_str(), cached, elapsed);
+        let allowed = decision.allowed();
+        if state.audit.enabled() {
+            let digest = decision.target().map(|t| t.digest.to_string());
+            let record = AuditRecord {
+                time: crate::clock::now().to_string(),
+                reference: &checked.reference_text,
+                digest: digest.as_deref(),
+                namespace: checked.namespace.as_deref(),
+                policy: decision.policy_name(),
+                outcome: outcome.as_str(),
+                allowed,
+                signer: decision.signer(),
+                reason: decision.reason(),
+                cached,
+                duration_ms: elapsed * 1000.0,
+                generation: decision.generation(),
+            };
+            if let Err(e) = state.audit.write(&record) {
+                tracing::error!(error = %e, "audit log write failed");
+            }
+        }
+        if !allowed {
+            tracing::info!(
+                reference = %checked.reference_text,
+                outcome = outcome.as_str(),
+                reason = %decision.reason(),
+                "denied"
+            );
+        }
+    }
+}
+
+/// Credentials looked up ahead of a verification, per host (helpers are programs; they run
+/// once, off the async threads). A host not looked up has none.
+struct PreResolved(HashMap<String, Result<Option<Credential>, String>>);
+
+impl CredentialSource for PreResolved {
+    fn credential(
+        &self,
+        registry_host: &str,
+    ) -> Result<Option<Credential>, crate::registry::credentials::CredentialError> {
+        match self.0.get(registry_host) {
+            None => Ok(None),
+            Some(Ok(c)) => Ok(c.clone()),
+            Some(Err(e)) => Err(crate::registry::credentials::CredentialError::Earlier(
+                e.clone(),
+            )),
+        }
+    }
+}
+
+/// docker's config.json of the snapshot, as a credential source.
+struct SharedDockerConfig(Arc<crate::registry::credentials::DockerConfig>);
+
+impl CredentialSource for SharedDockerConfig {
+    fn credential(
+        &self,
+        registry_host: &str,
+    ) -> Result<Option<Credential>, crate::registry::credentials::CredentialError> {
+        self.0.credential(registry_host)
+    }
+}
