@@ -125,7 +125,9 @@ async fn accept<H, F>(
                 let answer = handler(req, conn.clone());
                 async move { answer.await.ok_or(AnsweredByHand) }
             });
-            // Errors are the client's or a fault's doing: the connection just ends.
+            // Errors are the client's or a fault's doing: the connection just ends. Header
+            // names go out as the fixtures spell them (`Docker-Content-Digest`), as a registry
+            // writes them, rather than in hyper's lower case.
             let _ = hyper::server::conn::http1::Builder::new()
                 .title_case_headers(true)
                 .serve_connection(io, service)
