@@ -4,9 +4,9 @@
 //! of paths to bytes is all a test needs — plus what a real one cannot be told to do: answer
 //! 404, hold a connection without answering (for the timeout), and count requests.
 //!
-//! Std threads and a `TcpListener` on 127.0.0.1:0, one thread per connection (a hanging path
-//! must not hold up the others), `Connection: close` on every answer. Dropping it stops the
-//! accept loop and releases every held connection.
+//! hyper on its own runtime thread (`http_server`), so a hanging path holds up no other, with
+//! `Connection: close` on every answer. Dropping it stops the server and releases every held
+//! connection.
 #![allow(
     dead_code,
     // A test helper: a fixture server failing loudly is its error handling.
@@ -16,17 +16,14 @@
 )]
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Largest request head read (a GET line and a few headers).
-const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// How long a held ("hanging") connection is kept at most, even if the server is not dropped.
-const MAX_HOLD: Duration = Duration::from_secs(120);
+use hyper::Response;
+use hyper::body::Incoming;
+
+use super::http_server::{Body, HttpServer, response, target};
 
 /// What a path does besides answering.
 #[derive(Clone, Copy, Debug)]
@@ -47,48 +44,31 @@ struct State {
 
 /// The fixture server. See the module documentation.
 pub struct FixtureHttpFiles {
-    addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    server: HttpServer,
 }
 
 impl FixtureHttpFiles {
     /// Starts serving nothing (every path 404) on 127.0.0.1 at a free port.
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let accept = {
-            let (state, stop) = (state.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for conn in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(conn) = conn else { continue };
-                    let (state, stop) = (state.clone(), stop.clone());
-                    std::thread::spawn(move || serve(conn, &state, &stop));
-                }
+        let server = {
+            let state = state.clone();
+            HttpServer::start("fixture-http-files", move |req, _| {
+                serve(state.clone(), req)
             })
         };
-        Self {
-            addr,
-            state,
-            stop,
-            accept: Some(accept),
-        }
+        Self { state, server }
     }
 
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT{path}` (`path` starts with `/`).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.server.addr())
     }
 
     /// Serves `bytes` at `path` (200), replacing what was there.
@@ -141,80 +121,28 @@ impl FixtureHttpFiles {
     }
 }
 
-impl Drop for FixtureHttpFiles {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so that it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(t) = self.accept.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Reads the request head; `None` when the peer sent nothing usable.
-fn read_head(conn: &mut TcpStream) -> Option<(String, String)> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = conn.read(&mut buf).ok()?;
-        if n == 0 || head.len() + n > MAX_HEAD_BYTES {
-            return None;
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&head);
-    let mut parts = text.lines().next()?.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let target = parts.next()?;
-    // Absolute-form targets (from a proxy-minded client) carry the origin too.
-    let path = match target.find("://") {
-        Some(i) => target[i + 3..]
-            .find('/')
-            .map_or("/".to_owned(), |j| target[i + 3 + j..].to_owned()),
-        None => target.to_owned(),
-    };
-    Some((method, path))
-}
-
-fn serve(mut conn: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-    let Some((method, path)) = read_head(&mut conn) else {
-        return;
-    };
+async fn serve(state: Arc<Mutex<State>>, req: hyper::Request<Incoming>) -> Option<Response<Body>> {
+    let method = req.method().as_str().to_owned();
+    let path = target(&req);
     let (behaviour, body) = {
         let mut s = state.lock().unwrap();
         s.requests.push((method.clone(), path.clone()));
         (s.behaviour.get(&path).copied(), s.files.get(&path).cloned())
     };
     match behaviour {
-        Some(Behaviour::Hang) => {
-            let mut held = Duration::ZERO;
-            while !stop.load(Ordering::SeqCst) && held < MAX_HOLD {
-                std::thread::sleep(Duration::from_millis(20));
-                held += Duration::from_millis(20);
-            }
-            return;
-        }
-        Some(Behaviour::Delay(d)) => std::thread::sleep(d),
+        // Cancelled, and the connection closed, when the server stops.
+        Some(Behaviour::Hang) => std::future::pending().await,
+        Some(Behaviour::Delay(d)) => tokio::time::sleep(d).await,
         None => {}
     }
-    let response = match (method.as_str(), body) {
-        ("GET", Some(body)) => {
-            let mut r = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )
-            .into_bytes();
-            r.extend_from_slice(&body);
-            r
-        }
-        ("GET", None) => {
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
-        }
-        _ => b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            .to_vec(),
-    };
-    let _ = conn.write_all(&response);
-    let _ = conn.flush();
+    let close = ("Connection", "close".to_string());
+    Some(match (method.as_str(), body) {
+        ("GET", Some(body)) => response(
+            200,
+            &[("Content-Type", "application/pkix-crl".into()), close],
+            body,
+        ),
+        ("GET", None) => response(404, &[close], Vec::new()),
+        _ => response(405, &[close], Vec::new()),
+    })
 }

@@ -34,8 +34,9 @@
 //! the server. Every request is logged (method, target, headers, status, bytes of body sent) for
 //! asserting how many requests a client made and in which order.
 //!
-//! HTTP/1.1 with keep-alive, one thread per connection, on 127.0.0.1 (a free port). A test
-//! fixture: it trusts its client and parses only what reqwest sends.
+//! HTTP/1.1 with keep-alive through hyper (`http_server`), on 127.0.0.1 (a free port). hyper
+//! frames every body by what it sends, so the faked framings ([`BodyLength`]) are written by
+//! hand on the socket taken from it (`write_by_hand`). A test fixture: it trusts its client.
 #![allow(
     dead_code,
     // A test helper: failing loudly is its error handling.
@@ -47,15 +48,22 @@
 )]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
+use hyper::body::{Bytes, Frame, Incoming, SizeHint};
+use hyper::{Response, StatusCode};
 use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
 
+use super::http_server::{self, Connection, HttpServer, headers, target};
 use super::layout::{
     Desc, MEDIA_TYPE_EMPTY, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER,
     MEDIA_TYPE_MANIFEST, SignatureForm, image_config, image_manifest, referrers_index,
@@ -63,8 +71,6 @@ use super::layout::{
 };
 use super::registry::PushedIndex;
 
-/// How long an idle keep-alive connection is kept open.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Chunk size of body writes (the unit in which "bytes sent" is counted).
 const WRITE_CHUNK: usize = 64 * 1024;
 
@@ -103,9 +109,10 @@ pub struct LoggedRequest {
     pub status: Option<u16>,
     /// The body length the answer meant to send (0 for HEAD).
     pub body_len: u64,
-    /// Body bytes written to the socket before it finished or the client went away.
+    /// Body bytes handed to hyper (written to the socket, for a faked framing) before it
+    /// finished or the client went away.
     pub body_sent: u64,
-    /// Whether the whole answer was written.
+    /// Whether the whole answer was handed to hyper (written, for a faked framing).
     pub complete: bool,
 }
 
@@ -174,23 +181,18 @@ struct State {
     log: Mutex<Vec<LoggedRequest>>,
     started: Instant,
     in_flight: AtomicUsize,
-    connections: Mutex<Vec<TcpStream>>,
 }
 
 /// The in-memory distribution server. See the module documentation.
 pub struct FixtureDistributionServer {
-    addr: SocketAddr,
     state: Arc<State>,
-    stop: Arc<AtomicBool>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    server: HttpServer,
 }
 
 impl FixtureDistributionServer {
     /// Starts an empty server on 127.0.0.1 (a free port): the referrers API filters honestly and
     /// does not paginate.
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fixture registry");
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(State {
             store: Mutex::new(Store {
                 repositories: HashMap::new(),
@@ -201,67 +203,36 @@ impl FixtureDistributionServer {
             log: Mutex::new(Vec::new()),
             started: Instant::now(),
             in_flight: AtomicUsize::new(0),
-            connections: Mutex::new(Vec::new()),
         });
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (state, stop) = (state.clone(), stop.clone());
-            std::thread::Builder::new()
-                .name("fixture-registry".into())
-                .spawn(move || {
-                    for conn in listener.incoming() {
-                        if stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Ok(conn) = conn else { continue };
-                        if let Ok(clone) = conn.try_clone() {
-                            state.connections.lock().unwrap().push(clone);
-                        }
-                        let state = state.clone();
-                        std::thread::spawn(move || serve_connection(conn, &state));
-                    }
-                    // The listener is dropped here: the port refuses connections from now on.
-                })
-                .expect("spawn the fixture registry")
+        let server = {
+            let state = state.clone();
+            HttpServer::start("fixture-registry", move |req, conn| {
+                serve(state.clone(), req, conn)
+            })
         };
-        Self {
-            addr,
-            state,
-            stop,
-            thread: Mutex::new(Some(thread)),
-        }
+        Self { state, server }
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `127.0.0.1:PORT`: the registry host as references and endpoints name it.
     pub fn host(&self) -> String {
-        self.addr.to_string()
+        self.server.addr().to_string()
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// Stops the server (idempotent): the listener is closed and every open connection shut
     /// down, so the address refuses connections — a registry that is down. Callable while a
     /// client is talking to it (answers in progress are cut off).
     pub fn stop(&self) {
-        if self.stop.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        // Wake the accept loop so that it sees the flag and drops the listener.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(t) = self.thread.lock().unwrap().take() {
-            let _ = t.join();
-        }
-        for conn in self.state.connections.lock().unwrap().drain(..) {
-            let _ = conn.shutdown(Shutdown::Both);
-        }
+        self.server.stop();
     }
 
     // ---- behaviour ----
@@ -651,15 +622,14 @@ impl Request {
 
     fn query(&self, key: &str) -> Option<String> {
         let (_, query) = self.target.split_once('?')?;
-        query.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k) == key).then(|| percent_decode(v))
-        })
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
     }
 }
 
 enum Body {
-    Bytes(Vec<u8>),
+    Bytes(Bytes),
     /// `len` bytes made up while writing.
     Generated(u64),
 }
@@ -690,7 +660,7 @@ impl Answer {
                 .into_iter()
                 .map(|(n, v)| (n.to_string(), v))
                 .collect(),
-            body: Body::Bytes(body),
+            body: Body::Bytes(body.into()),
             framing: None,
             body_stall: None,
         }
@@ -709,182 +679,224 @@ impl Answer {
     }
 }
 
-fn serve_connection(conn: TcpStream, state: &State) {
-    let _ = conn.set_read_timeout(Some(IDLE_TIMEOUT));
-    let Ok(read_half) = conn.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(read_half);
-    let mut conn = conn;
-    while let Some(req) = read_request(&mut reader) {
-        state.in_flight.fetch_add(1, Ordering::SeqCst);
-        let index = {
-            let mut log = state.log.lock().unwrap();
-            log.push(LoggedRequest {
-                method: req.method.clone(),
-                target: req.target.clone(),
-                headers: req.headers.clone(),
-                at: state.started.elapsed(),
-                status: None,
-                body_len: 0,
-                body_sent: 0,
-                complete: false,
-            });
-            log.len() - 1
-        };
-        let delay = {
-            let store = state.store.lock().unwrap();
-            store
-                .faults
-                .delays
-                .iter()
-                .filter(|(p, _)| matches(p, req.path()))
-                .map(|(_, d)| *d)
-                .max()
-        };
-        if let Some(d) = delay {
-            std::thread::sleep(d);
-        }
-        let answer = answer(state, &req);
-        let head_only = req.method == "HEAD";
-        let body_len = if head_only { 0 } else { answer.body.len() };
-        if let Some(entry) = state.log.lock().unwrap().get_mut(index) {
-            entry.status = Some(answer.status);
-            entry.body_len = body_len;
-        }
-        let client_closes = req
-            .header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let close = client_closes || answer.framing.is_some();
-        let (sent, complete) = write_answer(&mut conn, &answer, head_only, close);
-        if let Some(entry) = state.log.lock().unwrap().get_mut(index) {
-            entry.body_sent = sent;
-            entry.complete = complete;
-        }
-        state.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if close || !complete {
-            break;
-        }
-    }
-    let _ = conn.shutdown(Shutdown::Both);
-}
-
-/// Reads one request head (a body, which reqwest never sends for GET/HEAD, is drained).
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if !line.trim().is_empty() {
-            break;
-        }
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let target = parts.next()?.to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 {
-            return None;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((n, v)) = h.split_once(':') {
-            headers.push((n.trim().to_string(), v.trim().to_string()));
-        }
-    }
+async fn serve(
+    state: Arc<State>,
+    req: hyper::Request<Incoming>,
+    conn: Connection,
+) -> Option<Response<http_server::Body>> {
     let req = Request {
-        method,
-        target,
-        headers,
+        method: req.method().as_str().to_string(),
+        target: target(&req),
+        headers: headers(&req),
     };
-    let body_len: u64 = req
-        .header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    if body_len > 0 {
-        let mut sink = std::io::sink();
-        std::io::copy(&mut std::io::Read::take(&mut *reader, body_len), &mut sink).ok()?;
+    state.in_flight.fetch_add(1, Ordering::SeqCst);
+    let index = {
+        let mut log = state.log.lock().unwrap();
+        log.push(LoggedRequest {
+            method: req.method.clone(),
+            target: req.target.clone(),
+            headers: req.headers.clone(),
+            at: state.started.elapsed(),
+            status: None,
+            body_len: 0,
+            body_sent: 0,
+            complete: false,
+        });
+        log.len() - 1
+    };
+    let mut progress = Progress {
+        state: state.clone(),
+        index,
+        sent: 0,
+        complete: false,
+    };
+    let delay = {
+        let store = state.store.lock().unwrap();
+        store
+            .faults
+            .delays
+            .iter()
+            .filter(|(p, _)| matches(p, req.path()))
+            .map(|(_, d)| *d)
+            .max()
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
     }
-    Some(req)
-}
-
-/// Writes the answer; returns (body bytes written, whether everything was written).
-fn write_answer(
-    conn: &mut TcpStream,
-    answer: &Answer,
-    head_only: bool,
-    close: bool,
-) -> (u64, bool) {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", answer.status, reason(answer.status));
+    let answer = answer(&state, &req);
+    let head_only = req.method == "HEAD";
+    let body_len = if head_only { 0 } else { answer.body.len() };
+    if let Some(entry) = state.log.lock().unwrap().get_mut(index) {
+        entry.status = Some(answer.status);
+        entry.body_len = body_len;
+    }
+    let client_closes = req
+        .header("connection")
+        .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+    let mut head = Vec::new();
     match answer.framing {
-        None => head.push_str(&format!("Content-Length: {}\r\n", answer.body.len())),
-        Some(BodyLength::Declared(n)) => head.push_str(&format!("Content-Length: {n}\r\n")),
+        None => head.push(("Content-Length", answer.body.len().to_string())),
+        Some(BodyLength::Declared(n)) => head.push(("Content-Length", n.to_string())),
         Some(BodyLength::Omitted) => {}
     }
-    if close {
-        head.push_str("Connection: close\r\n");
+    if client_closes || answer.framing.is_some() {
+        head.push(("Connection", "close".to_string()));
     }
-    head.push_str("Docker-Distribution-Api-Version: registry/2.0\r\n");
-    for (n, v) in &answer.headers {
+    head.push(("Docker-Distribution-Api-Version", "registry/2.0".into()));
+    head.extend(answer.headers.iter().map(|(n, v)| (n.as_str(), v.clone())));
+    let (chunks, stall) = if head_only {
+        (Chunks::new(Body::Bytes(Bytes::new())), None)
+    } else {
+        (Chunks::new(answer.body), answer.body_stall)
+    };
+    if answer.framing.is_some() {
+        write_by_hand(
+            conn.take(),
+            answer.status,
+            &head,
+            chunks,
+            stall,
+            &mut progress,
+        )
+        .await;
+        return None;
+    }
+    progress.complete = chunks.left() == 0;
+    let body = Sent {
+        chunks,
+        stall: stall.map(|d| Box::pin(tokio::time::sleep(d))),
+        progress,
+    };
+    Some(http_server::streaming(answer.status, &head, body))
+}
+
+/// Keeps an answer's log entry and `in_flight` up to date until it is finished or abandoned
+/// (the client went away, or the server stopped and dropped it).
+struct Progress {
+    state: Arc<State>,
+    index: usize,
+    sent: u64,
+    complete: bool,
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(entry) = self.state.log.lock().unwrap().get_mut(self.index) {
+            entry.body_sent = self.sent;
+            entry.complete = self.complete;
+        }
+        self.state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What a generated body starts with: the opening of a manifest a parser accepts so far.
+const GENERATED_PREFIX: &[u8] = br#"{"schemaVersion":2,"padding":""#;
+/// What a generated body goes on with.
+static FILLER: [u8; WRITE_CHUNK] = [b' '; WRITE_CHUNK];
+
+/// A body cut into the pieces it is written in.
+struct Chunks {
+    body: Body,
+    at: u64,
+}
+
+impl Chunks {
+    fn new(body: Body) -> Self {
+        Self { body, at: 0 }
+    }
+
+    fn left(&self) -> u64 {
+        self.body.len() - self.at
+    }
+
+    fn next(&mut self) -> Option<Bytes> {
+        let n = self.left().min(WRITE_CHUNK as u64) as usize;
+        if n == 0 {
+            return None;
+        }
+        let chunk = match &self.body {
+            Body::Bytes(b) => b.slice(self.at as usize..self.at as usize + n),
+            Body::Generated(_) if self.at == 0 => {
+                Bytes::from_static(&GENERATED_PREFIX[..n.min(GENERATED_PREFIX.len())])
+            }
+            Body::Generated(_) => Bytes::from_static(&FILLER[..n]),
+        };
+        self.at += chunk.len() as u64;
+        Some(chunk)
+    }
+}
+
+/// An answer's body as hyper pulls it: after the stall, if any (hyper has flushed the head by
+/// then), one chunk at a time, each counted as sent when hyper takes it.
+struct Sent {
+    chunks: Chunks,
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    progress: Progress,
+}
+
+impl hyper::body::Body for Sent {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = &mut *self;
+        if let Some(stall) = &mut this.stall {
+            ready!(stall.as_mut().poll(cx));
+            this.stall = None;
+        }
+        let chunk = this.chunks.next();
+        if let Some(c) = &chunk {
+            this.progress.sent += c.len() as u64;
+        }
+        this.progress.complete = this.chunks.left() == 0;
+        Poll::Ready(chunk.map(|c| Ok(Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.left() == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.chunks.left())
+    }
+}
+
+/// Writes an answer whose framing is faked, and closes the connection: hyper would refuse to
+/// send a body that does not match its `Content-Length`, and would chunk one without.
+async fn write_by_hand(
+    mut socket: TcpStream,
+    status: u16,
+    headers: &[(&str, String)],
+    mut chunks: Chunks,
+    stall: Option<Duration>,
+    progress: &mut Progress,
+) {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Status");
+    let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
+    for (n, v) in headers {
         head.push_str(&format!("{n}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    if conn.write_all(head.as_bytes()).is_err() || conn.flush().is_err() {
-        return (0, false);
+    if socket.write_all(head.as_bytes()).await.is_err() || socket.flush().await.is_err() {
+        return;
     }
-    if head_only {
-        return (0, true);
+    if let Some(d) = stall {
+        tokio::time::sleep(d).await;
     }
-    if let Some(d) = answer.body_stall {
-        std::thread::sleep(d);
-    }
-    let mut sent = 0u64;
-    let mut write = |chunk: &[u8]| -> bool {
-        if conn.write_all(chunk).is_err() {
-            return false;
+    while let Some(chunk) = chunks.next() {
+        if socket.write_all(&chunk).await.is_err() {
+            return;
         }
-        sent += chunk.len() as u64;
-        true
-    };
-    let ok = match &answer.body {
-        Body::Bytes(b) => b.chunks(WRITE_CHUNK).all(&mut write),
-        Body::Generated(n) => {
-            let prefix = br#"{"schemaVersion":2,"padding":""#;
-            let filler = vec![b' '; WRITE_CHUNK];
-            let mut left = *n;
-            let first = prefix.len().min(left as usize);
-            let mut ok = write(&prefix[..first]);
-            left -= first as u64;
-            while ok && left > 0 {
-                let n = (left as usize).min(WRITE_CHUNK);
-                ok = write(&filler[..n]);
-                left -= n as u64;
-            }
-            ok
-        }
-    };
-    let ok = ok && conn.flush().is_ok();
-    (sent, ok)
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Status",
+        progress.sent += chunk.len() as u64;
     }
+    progress.complete = socket.flush().await.is_ok();
+    let _ = socket.shutdown().await;
 }
 
 /// The answer to one request, faults applied.
@@ -1106,25 +1118,4 @@ fn percent_encode(s: &str) -> String {
             }
         })
         .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

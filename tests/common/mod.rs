@@ -4,7 +4,8 @@
 //! (`ocsp`) and a real `openssl ocsp` responder (`openssl_ocsp`), an OCI layout writer, a real
 //! registry with push helpers (`registry`), an in-memory distribution server with the
 //! referrers API and fault injection (`fixture_registry`), a fixture HTTP file server for CRL
-//! distribution points (`fixture_http`), the real daemon (`daemon`), and a real containerd 1.6 or
+//! distribution points (`fixture_http`), the hyper server under those fixtures and the token
+//! server (`http_server`), the real daemon (`daemon`), and a real containerd 1.6 or
 //! 2.1 with CRI (`containerd`), the shared vectors' folder (`vectors`), and coverage lines kept
 //! for scripts/test.sh (`report`).
 #![allow(dead_code)]
@@ -15,6 +16,7 @@ pub mod crl;
 pub mod daemon;
 pub mod fixture_http;
 pub mod fixture_registry;
+pub mod http_server;
 pub mod jws;
 pub mod layout;
 pub mod ocsp;

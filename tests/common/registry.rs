@@ -52,18 +52,21 @@
 use std::fs::File;
 use std::future::Future;
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
 use serde_json::{Value, json};
 
+use super::http_server::{Body, HttpServer, response, target};
 use super::jws::{Jws, payload_for};
 use super::layout::{
     Desc, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER, MEDIA_TYPE_MANIFEST,
@@ -307,14 +310,12 @@ struct TokenState {
 ///
 /// It exists because no real component here offers a distribution token service (Debian ships
 /// the registry but no token server), and the bearer-token challenge flow must be tested
-/// against the real registry. It is a test fixture: plain HTTP/1.1 on 127.0.0.1, one thread per
-/// connection, `Connection: close`. `POST /token` (the OAuth2 password grant) is answered 405,
-/// like registries that only implement the GET flow.
+/// against the real registry. It is a test fixture: plain HTTP/1.1 on 127.0.0.1 (hyper, on the
+/// runtime thread of `http_server`), `Connection: close`. `POST /token` (the OAuth2 password
+/// grant) is answered 405, like registries that only implement the GET flow.
 pub struct FixtureTokenServer {
-    addr: SocketAddr,
     state: Arc<TokenState>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    server: HttpServer,
 }
 
 impl FixtureTokenServer {
@@ -324,47 +325,29 @@ impl FixtureTokenServer {
     }
 
     fn start_with(options: TokenServerOptions, issuer: Arc<TokenIssuer>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the token server");
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(TokenState {
             options,
             issuer,
             count: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
         });
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (state, stop) = (state.clone(), stop.clone());
-            std::thread::Builder::new()
-                .name("fixture-token-server".into())
-                .spawn(move || {
-                    for conn in listener.incoming() {
-                        if stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Ok(conn) = conn else { continue };
-                        let state = state.clone();
-                        std::thread::spawn(move || serve_token_connection(conn, &state));
-                    }
-                })
-                .expect("spawn the token server")
+        let server = {
+            let state = state.clone();
+            HttpServer::start("fixture-token-server", move |req, _| {
+                std::future::ready(Some(serve_token_request(&state, &req)))
+            })
         };
-        Self {
-            addr,
-            state,
-            stop,
-            thread: Some(thread),
-        }
+        Self { state, server }
     }
 
     /// The token endpoint, `http://127.0.0.1:PORT/token` (the registry's `realm`).
     pub fn realm(&self) -> String {
-        format!("http://{}/token", self.addr)
+        format!("http://{}/token", self.server.addr())
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// HTTP requests answered so far (whatever their outcome).
@@ -389,149 +372,13 @@ impl FixtureTokenServer {
     }
 }
 
-impl Drop for FixtureTokenServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so that it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-struct HttpRequest {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-}
-
-impl HttpRequest {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Reads a request head (and drains a small body) from `conn`.
-fn read_http_request(conn: &mut TcpStream) -> Option<HttpRequest> {
-    const MAX_HEAD: usize = 64 * 1024;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos;
-        }
-        if buf.len() > MAX_HEAD {
-            return None;
-        }
-        let n = conn.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split(' ');
-    let method = request_line.next()?.to_string();
-    let target = request_line.next()?.to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let req = HttpRequest {
-        method,
-        target,
-        headers,
-    };
-    // Drain a body so that closing the socket does not reset the connection under the answer.
-    let body_len: usize = req
-        .header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-        .min(1 << 20);
-    let mut have = buf.len() - (head_end + 4);
-    while have < body_len {
-        match conn.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => have += n,
-        }
-    }
-    Some(req)
-}
-
-fn write_http_response(conn: &mut TcpStream, status: u16, headers: &[(&str, String)], body: &[u8]) {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Status",
-    };
-    let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(body);
-    let _ = conn.write_all(&bytes);
-    let _ = conn.flush();
-    let _ = conn.shutdown(Shutdown::Write);
-}
-
-/// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn query_pairs(target: &str) -> Vec<(String, String)> {
-    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (form_decode(k), form_decode(v))
-        })
-        .collect()
-}
-
-fn serve_token_connection(mut conn: TcpStream, state: &TokenState) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
-    let Some(req) = read_http_request(&mut conn) else {
-        return;
-    };
+fn serve_token_request(state: &TokenState, req: &Request<Incoming>) -> Response<Body> {
     state.count.fetch_add(1, Ordering::SeqCst);
-    let pairs = query_pairs(&req.target);
+    let target = target(req);
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
     let service = pairs
         .iter()
         .find(|(k, _)| k == "service")
@@ -543,7 +390,9 @@ fn serve_token_connection(mut conn: TcpStream, state: &TokenState) {
         .filter(|s| !s.is_empty())
         .collect();
     let basic = req
-        .header("authorization")
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             v.strip_prefix("Basic ")
                 .or_else(|| v.strip_prefix("basic "))
@@ -554,17 +403,25 @@ fn serve_token_connection(mut conn: TcpStream, state: &TokenState) {
             s.split_once(':')
                 .map(|(u, p)| (u.to_string(), p.to_string()))
         });
-    let (status, headers, body) =
-        answer_token_request(state, &req, service.as_deref(), &scopes, basic.as_ref());
+    let method = req.method().as_str();
+    let (status, mut headers, body) = answer_token_request(
+        state,
+        method,
+        &target,
+        service.as_deref(),
+        &scopes,
+        basic.as_ref(),
+    );
     state.log.lock().unwrap().push(TokenRequest {
-        method: req.method.clone(),
-        target: req.target.clone(),
+        method: method.to_string(),
+        target,
         service,
         scopes,
         username: basic.map(|(u, _)| u),
         status,
     });
-    write_http_response(&mut conn, status, &headers, &body);
+    headers.insert(0, ("Connection", "close".to_string()));
+    response(status, &headers, body)
 }
 
 fn json_error(status: u16, message: &str) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
@@ -582,21 +439,22 @@ fn json_error(status: u16, message: &str) -> (u16, Vec<(&'static str, String)>, 
 
 fn answer_token_request(
     state: &TokenState,
-    req: &HttpRequest,
+    method: &str,
+    target: &str,
     service: Option<&str>,
     scopes: &[String],
     basic: Option<&(String, String)>,
 ) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
-    let path = req.target.split('?').next().unwrap_or("");
+    let path = target.split('?').next().unwrap_or("");
     if path != "/token" {
         return json_error(404, "not found");
     }
-    if req.method == "POST" {
+    if method == "POST" {
         let mut answer = json_error(405, "only the GET token flow is implemented");
         answer.1.push(("Allow", "GET".into()));
         return answer;
     }
-    if req.method != "GET" {
+    if method != "GET" {
         return json_error(405, "method not allowed");
     }
     if service != Some(SERVICE) {
