@@ -288,9 +288,10 @@ impl RegistryClient {
         Ok(client)
     }
 
-    fn credential(&self, host: &str) -> Result<Option<Credential>, RegistryError> {
+    async fn credential(&self, host: &str) -> Result<Option<Credential>, RegistryError> {
         self.credentials
             .credential(host)
+            .await
             .map_err(|e| RegistryError::Config(format!("credentials for {host}: {e}")))
     }
 
@@ -428,7 +429,7 @@ impl RegistryClient {
     ) -> Result<Option<String>, RegistryError> {
         match self.auth.host(&ep.host) {
             HostAuth::Unknown => Ok(None),
-            HostAuth::Basic => match self.credential(&ep.host)? {
+            HostAuth::Basic => match self.credential(&ep.host).await? {
                 Some(c) => Ok(basic_header(&c)),
                 None => Err(RegistryError::Unauthorized {
                     host: ep.host.clone(),
@@ -507,7 +508,7 @@ impl RegistryClient {
         }
         // The realm is named by the registry; credentials go there only over TLS unless the
         // registry itself is plain HTTP (a local or test registry configured so).
-        let credential = self.credential(&ep.host)?;
+        let credential = self.credential(&ep.host).await?;
         if credential.is_some() && url.scheme() == "http" && ep.scheme == "https" {
             return Err(token_error(
                 "refusing to send credentials to a plain-HTTP token realm of an HTTPS registry"

@@ -1,7 +1,8 @@
 //! Where registry credentials come from: docker's `config.json` (inline `auths`, or a
 //! credential helper named by `credHelpers` / `credsStore`), or credentials given on the
-//! command line. Synchronous: running a helper blocks (with a deadline), so async callers
-//! wrap [`CredentialSource::credential`] in `spawn_blocking`.
+//! command line. Lookups are futures: a credential helper is a child process that may take
+//! seconds, and is waited for on the async runtime (a Tokio runtime with its process and time
+//! drivers must be running).
 //!
 //! The rules are docker's (`docker/cli` `cli/config/config.go`, `configfile/file.go`,
 //! `credentials/file_store.go`, `credentials/native_store.go`, and
@@ -44,12 +45,15 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::future::Future;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::pin::Pin;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
 
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -90,11 +94,6 @@ const TOKEN_USERNAME: &str = "<token>";
 /// (docker-credential-helpers `credentials/error.go`).
 const NOT_FOUND_MESSAGE: &str = "credentials not found in native keychain";
 
-/// How often the helper's exit is polled while its output is still open.
-const POLL_SLOW: Duration = Duration::from_millis(20);
-/// How often the helper's exit is polled once its output has closed.
-const POLL_FAST: Duration = Duration::from_millis(1);
-
 /// Registry credentials. `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
@@ -130,7 +129,7 @@ impl fmt::Debug for Credential {
 #[non_exhaustive]
 pub enum CredentialError {
     /// An error found when the credentials were looked up ahead of the requests (the daemon
-    /// asks helpers once per verification, off its async threads).
+    /// asks helpers once per verification, before its requests).
     #[error("{0}")]
     Earlier(String),
     /// The docker config file could not be read.
@@ -241,11 +240,17 @@ pub enum CredentialError {
     },
 }
 
+/// A credential lookup in progress. Boxed so that [`CredentialSource`] stays usable as
+/// `dyn CredentialSource`; `Send` because the daemon's verifications are spawned tasks.
+pub type CredentialFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<Credential>, CredentialError>> + Send + 'a>>;
+
 /// Something that knows credentials for registry hosts.
 pub trait CredentialSource: Send + Sync {
     /// The credentials for `registry_host` (`host[:port]`, e.g. a reference's registry or a
-    /// mirror's host), or `None` to go anonymous.
-    fn credential(&self, registry_host: &str) -> Result<Option<Credential>, CredentialError>;
+    /// mirror's host), or `None` to go anonymous. Dropping the future abandons the lookup
+    /// (a credential helper it started is killed).
+    fn credential<'a>(&'a self, registry_host: &'a str) -> CredentialFuture<'a>;
 }
 
 /// Anonymous access everywhere.
@@ -253,8 +258,8 @@ pub trait CredentialSource: Send + Sync {
 pub struct NoCredentials;
 
 impl CredentialSource for NoCredentials {
-    fn credential(&self, _registry_host: &str) -> Result<Option<Credential>, CredentialError> {
-        Ok(None)
+    fn credential<'a>(&'a self, _registry_host: &'a str) -> CredentialFuture<'a> {
+        Box::pin(std::future::ready(Ok(None)))
     }
 }
 
@@ -293,12 +298,14 @@ impl StaticCredentials {
 }
 
 impl CredentialSource for StaticCredentials {
-    fn credential(&self, registry_host: &str) -> Result<Option<Credential>, CredentialError> {
+    fn credential<'a>(&'a self, registry_host: &'a str) -> CredentialFuture<'a> {
         let applies = match &self.registries {
             None => true,
             Some(hosts) => hosts.iter().any(|h| same_host(h, registry_host)),
         };
-        Ok(applies.then(|| self.credential.clone()))
+        Box::pin(std::future::ready(Ok(
+            applies.then(|| self.credential.clone())
+        )))
     }
 }
 
@@ -368,37 +375,43 @@ impl<S> fmt::Debug for Memoized<S> {
 }
 
 impl<S: CredentialSource> CredentialSource for Memoized<S> {
-    fn credential(&self, registry_host: &str) -> Result<Option<Credential>, CredentialError> {
-        if let Some(known) = self
-            .answers
-            .lock()
-            .ok()
-            .and_then(|m| m.get(registry_host).cloned())
-        {
-            return known.map_err(CredentialError::Earlier);
-        }
-        let answer = self.source.credential(registry_host);
-        if let Ok(mut m) = self.answers.lock() {
-            m.insert(
-                registry_host.to_owned(),
-                answer
-                    .as_ref()
-                    .map(Clone::clone)
-                    .map_err(ToString::to_string),
-            );
-        }
-        answer
+    fn credential<'a>(&'a self, registry_host: &'a str) -> CredentialFuture<'a> {
+        Box::pin(async move {
+            if let Some(known) = self
+                .answers
+                .lock()
+                .ok()
+                .and_then(|m| m.get(registry_host).cloned())
+            {
+                return known.map_err(CredentialError::Earlier);
+            }
+            // The lock is not held while the source runs: concurrent first lookups of one
+            // host may each ask it, and the last answer is kept.
+            let answer = self.source.credential(registry_host).await;
+            if let Ok(mut m) = self.answers.lock() {
+                m.insert(
+                    registry_host.to_owned(),
+                    answer
+                        .as_ref()
+                        .map(Clone::clone)
+                        .map_err(ToString::to_string),
+                );
+            }
+            answer
+        })
     }
 }
 
 impl CredentialSource for CredentialChain {
-    fn credential(&self, registry_host: &str) -> Result<Option<Credential>, CredentialError> {
-        for source in &self.sources {
-            if let Some(c) = source.credential(registry_host)? {
-                return Ok(Some(c));
+    fn credential<'a>(&'a self, registry_host: &'a str) -> CredentialFuture<'a> {
+        Box::pin(async move {
+            for source in &self.sources {
+                if let Some(c) = source.credential(registry_host).await? {
+                    return Ok(Some(c));
+                }
             }
-        }
-        Ok(None)
+            Ok(None)
+        })
     }
 }
 
@@ -594,7 +607,7 @@ impl DockerConfig {
 
     /// The credentials for `registry_host`, found as docker finds them (see the module
     /// documentation). Runs a credential helper when one applies.
-    pub fn get(&self, registry_host: &str) -> Result<Option<Credential>, CredentialError> {
+    pub async fn get(&self, registry_host: &str) -> Result<Option<Credential>, CredentialError> {
         if registry_host.is_empty()
             || registry_host.len() > MAX_REGISTRY_HOST_LEN
             || registry_host
@@ -608,7 +621,7 @@ impl DockerConfig {
         let key = auth_key(registry_host);
         let helper = self.cred_helpers.get(key).unwrap_or(&self.creds_store);
         if !helper.is_empty() {
-            return self.run_helper(helper, key);
+            return self.run_helper(helper, key).await;
         }
         if let Some(entry) = self.auths.get(key) {
             return Ok(entry.clone());
@@ -620,7 +633,11 @@ impl DockerConfig {
             .and_then(|(_, c)| c.clone()))
     }
 
-    fn run_helper(&self, name: &str, key: &str) -> Result<Option<Credential>, CredentialError> {
+    async fn run_helper(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<Credential>, CredentialError> {
         if name.is_empty()
             || name == "."
             || name == ".."
@@ -645,7 +662,8 @@ impl DockerConfig {
             key.as_bytes(),
             self.helper_timeout,
             self.max_helper_output,
-        );
+        )
+        .await;
         let out = match run {
             Ok(out) => out,
             Err(RunError::Spawn(e)) if e.kind() == io::ErrorKind::NotFound => {
@@ -710,8 +728,8 @@ impl DockerConfig {
 }
 
 impl CredentialSource for DockerConfig {
-    fn credential(&self, registry_host: &str) -> Result<Option<Credential>, CredentialError> {
-        self.get(registry_host)
+    fn credential<'a>(&'a self, registry_host: &'a str) -> CredentialFuture<'a> {
+        Box::pin(self.get(registry_host))
     }
 }
 
@@ -834,191 +852,114 @@ enum RunError {
     TooLarge(&'static str),
 }
 
-enum Event {
-    Stdout(io::Result<Vec<u8>>),
-    Stderr(io::Result<Vec<u8>>),
-    Deadline,
-}
-
-/// Kills and reaps the child unless it was disarmed (every early return from
-/// [`run_with_deadline`] goes through here).
-struct KillOnDrop(Option<std::process::Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Runs `cmd` with `input` on its stdin, and returns its exit status and output, or an error
-/// when it runs past `timeout` or writes more than `max` bytes to either stream (the child is
-/// killed then). Output is read by two threads and the deadline kept by a third, so no clock
-/// is read here. When the child leaves a process behind that holds its output open, the call
-/// still returns at the deadline; the reader threads end when that process closes the pipe.
-fn run_with_deadline(
+/// Runs `cmd` with `input` on its stdin (then closed), and returns its exit status and output,
+/// or an error when the whole run (output read to its end and exit) takes longer than
+/// `timeout`, or the child writes more than `max` bytes to either stream. On every error the
+/// child is killed and reaped before returning; when the future is dropped instead,
+/// `kill_on_drop` kills it and Tokio reaps it in the background. A process the child left
+/// behind holding its output open makes the run time out; it is not ours to kill.
+async fn run_with_deadline(
     cmd: &mut Command,
     input: &[u8],
     timeout: Duration,
     max: usize,
 ) -> Result<Finished, RunError> {
-    let mut child = spawn_retrying(cmd).map_err(RunError::Spawn)?;
-    let stdin = child.stdin.take();
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let mut guard = KillOnDrop(Some(child));
+    cmd.kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
+    let run = match tokio::time::timeout(timeout, talk(&mut child, input, max)).await {
+        Ok(run) => run,
+        Err(_elapsed) => Err(RunError::Timeout),
+    };
+    if run.is_err() {
+        // A kill that fails means the child has already exited; the wait reaps it either way.
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+    run
+}
 
-    if let Some(mut stdin) = stdin {
+/// Writes `input` to the child, closes its stdin, reads both output streams to their end
+/// (at most `max` bytes each) and waits for the exit.
+async fn talk(child: &mut Child, input: &[u8], max: usize) -> Result<Finished, RunError> {
+    if let Some(mut stdin) = child.stdin.take() {
         // The input is at most MAX_REGISTRY_HOST_LEN bytes, less than any pipe buffer, so
-        // this write cannot block. A helper that exits without reading is not an error here.
-        match stdin.write_all(input) {
+        // this write does not wait for the reader. A helper that exits without reading is
+        // not an error here.
+        match stdin.write_all(input).await {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
             Err(e) => return Err(RunError::Io(e)),
         }
+        // Dropping the pipe closes it: the helper reads the key to end of file.
+        drop(stdin);
     }
-
-    let (events, rx) = mpsc::channel();
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    for (pipe, is_stdout) in [
-        (stdout.map(|p| Box::new(p) as Box<dyn Read + Send>), true),
-        (stderr.map(|p| Box::new(p) as Box<dyn Read + Send>), false),
-    ] {
-        let events = events.clone();
-        let reader = move || {
-            let mut bytes = Vec::new();
-            let result = match pipe {
-                Some(p) => p.take(limit).read_to_end(&mut bytes).map(|_| bytes),
-                None => Ok(bytes),
-            };
-            let _ = events.send(if is_stdout {
-                Event::Stdout(result)
-            } else {
-                Event::Stderr(result)
-            });
-        };
-        thread::Builder::new()
-            .name("credential-helper-output".into())
-            .spawn(reader)
-            .map_err(RunError::Io)?;
-    }
-    // The deadline thread ends early when `_cancel` is dropped, on every return path.
-    let (_cancel, cancelled) = mpsc::channel::<()>();
-    {
-        let events = events.clone();
-        thread::Builder::new()
-            .name("credential-helper-deadline".into())
-            .spawn(move || {
-                if let Err(mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(timeout) {
-                    let _ = events.send(Event::Deadline);
-                }
-            })
-            .map_err(RunError::Io)?;
-    }
-    drop(events);
-
-    let too_large = |bytes: &Vec<u8>| bytes.len() > max;
-    let mut out: Option<Vec<u8>> = None;
-    let mut err: Option<Vec<u8>> = None;
-    let mut status: Option<ExitStatus> = None;
-    loop {
-        if status.is_none()
-            && let Some(child) = guard.0.as_mut()
-        {
-            status = child.try_wait().map_err(RunError::Io)?;
-        }
-        if let (Some(_), Some(_), Some(status)) = (&out, &err, status) {
-            guard.0 = None; // reaped by try_wait
-            return Ok(Finished {
-                status,
-                stdout: out.unwrap_or_default(),
-                stderr: err.unwrap_or_default(),
-            });
-        }
-        let event = if status.is_some() {
-            // Exited: only the output (or the deadline) is left to wait for.
-            rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
-        } else {
-            let poll = if out.is_some() && err.is_some() {
-                POLL_FAST
-            } else {
-                POLL_SLOW
-            };
-            rx.recv_timeout(poll)
-        };
-        match event {
-            Ok(Event::Stdout(r)) => {
-                let bytes = r.map_err(RunError::Io)?;
-                if too_large(&bytes) {
-                    return Err(RunError::TooLarge("stdout"));
-                }
-                out = Some(bytes);
-            }
-            Ok(Event::Stderr(r)) => {
-                let bytes = r.map_err(RunError::Io)?;
-                if too_large(&bytes) {
-                    return Err(RunError::TooLarge("stderr"));
-                }
-                err = Some(bytes);
-            }
-            Ok(Event::Deadline) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(RunError::Timeout);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-        }
-    }
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let (stdout, stderr) = tokio::try_join!(
+        read_capped(stdout, max, "stdout"),
+        read_capped(stderr, max, "stderr"),
+    )?;
+    let status = child.wait().await.map_err(RunError::Io)?;
+    Ok(Finished {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
-/// Spawns `cmd`, retrying a few times on ETXTBSY: a helper executable that another thread of
-/// this process has just written can stay "busy" for the instant a concurrently forked child
-/// holds the writer's descriptor before it execs.
-fn spawn_retrying(cmd: &mut Command) -> io::Result<std::process::Child> {
-    let mut attempts = 0;
-    loop {
-        match cmd.spawn() {
-            Err(e) if e.kind() == io::ErrorKind::ExecutableFileBusy && attempts < 5 => {
-                attempts += 1;
-                thread::sleep(Duration::from_millis(10 * attempts));
-            }
-            other => return other,
-        }
+/// Reads `pipe` to its end, or fails as soon as it has given more than `max` bytes.
+async fn read_capped<R: AsyncRead + Unpin>(
+    pipe: Option<R>,
+    max: usize,
+    stream: &'static str,
+) -> Result<Vec<u8>, RunError> {
+    let mut bytes = Vec::new();
+    let Some(pipe) = pipe else {
+        return Ok(bytes);
+    };
+    // One byte past the cap tells "exactly at the cap" from "over it".
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    pipe.take(limit)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(RunError::Io)?;
+    if bytes.len() > max {
+        return Err(RunError::TooLarge(stream));
     }
+    Ok(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     /// Counts the questions; answers Basic for `good`, an error for `broken`, none otherwise.
     struct Counting(std::sync::atomic::AtomicUsize);
 
     impl CredentialSource for Counting {
-        fn credential(&self, host: &str) -> Result<Option<Credential>, CredentialError> {
+        fn credential<'a>(&'a self, host: &'a str) -> CredentialFuture<'a> {
             self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            match host {
+            Box::pin(std::future::ready(match host {
                 "good" => Ok(Some(Credential::Basic {
                     username: "u".into(),
                     password: "p".into(),
                 })),
                 "broken" => Err(CredentialError::Earlier("helper failed".into())),
                 _ => Ok(None),
-            }
+            }))
         }
     }
 
-    #[test]
-    fn memoized_asks_each_host_once_and_keeps_errors() {
+    #[tokio::test]
+    async fn memoized_asks_each_host_once_and_keeps_errors() {
         let m = Memoized::new(Counting(std::sync::atomic::AtomicUsize::new(0)));
         for _ in 0..3 {
             assert!(matches!(
-                m.credential("good"),
+                m.credential("good").await,
                 Ok(Some(Credential::Basic { .. }))
             ));
-            assert!(matches!(m.credential("anon"), Ok(None)));
-            let e = m.credential("broken").unwrap_err();
+            assert!(matches!(m.credential("anon").await, Ok(None)));
+            let e = m.credential("broken").await.unwrap_err();
             assert!(e.to_string().contains("helper failed"), "{e}");
         }
         assert_eq!(m.source.0.load(std::sync::atomic::Ordering::Relaxed), 3);
@@ -1051,10 +992,46 @@ mod tests {
             }
         }
 
+        /// Writes the script from a child process, so this process never holds a writable
+        /// descriptor on it: a helper another test forks meanwhile would inherit that
+        /// descriptor until it execs, and running the script would fail with ETXTBSY.
         fn add(&self, name: &str, script: &str) {
             let path = self.dir.path().join(format!("docker-credential-{name}"));
-            fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+            let mut writer = std::process::Command::new("/bin/sh")
+                .args(["-c", r#"cat > "$1" && chmod 755 "$1""#, "sh"])
+                .arg(&path)
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = writer.stdin.take().unwrap();
+            std::io::Write::write_all(&mut stdin, format!("#!/bin/sh\n{script}\n").as_bytes())
+                .unwrap();
+            drop(stdin);
+            assert!(
+                writer.wait().unwrap().success(),
+                "writing {}",
+                path.display()
+            );
+        }
+
+        /// Where a helper script may write its process id (`echo $$ > <pid_file>`).
+        fn pid_file(&self, name: &str) -> PathBuf {
+            self.dir.path().join(format!("{name}.pid"))
+        }
+
+        /// The process id the helper wrote to [`Helpers::pid_file`], once it is there.
+        async fn pid_of(&self, name: &str) -> u32 {
+            let file = self.pid_file(name);
+            for _ in 0..1000 {
+                if let Ok(text) = fs::read_to_string(&file)
+                    && text.ends_with('\n')
+                    && let Ok(pid) = text.trim().parse()
+                {
+                    return pid;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{name} wrote no pid to {}", file.display());
         }
 
         fn path(&self) -> OsString {
@@ -1072,8 +1049,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn auths_variants() {
+    #[tokio::test]
+    async fn auths_variants() {
         let c = config(&format!(
             r#"{{
               "auths": {{
@@ -1093,62 +1070,65 @@ mod tests {
             }}"#
         ));
         for hub in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
-            assert_eq!(c.get(hub).unwrap(), basic("alice", "s3cr3t"), "{hub}");
+            assert_eq!(c.get(hub).await.unwrap(), basic("alice", "s3cr3t"), "{hub}");
         }
-        assert_eq!(c.get("ghcr.io").unwrap(), basic("bob", "pw"));
-        assert_eq!(c.get("both.example").unwrap(), basic("alice", "s3cr3t"));
+        assert_eq!(c.get("ghcr.io").await.unwrap(), basic("bob", "pw"));
         assert_eq!(
-            c.get("token.example").unwrap(),
-            Some(Credential::IdentityToken("tok".into()))
-        );
-        assert_eq!(c.get("empty.example").unwrap(), None);
-        assert_eq!(c.get("email.example").unwrap(), None);
-        assert_eq!(c.get("null.example").unwrap(), None);
-        assert_eq!(c.get("unknown.example").unwrap(), None);
-        // Keys with a scheme and path match their host.
-        assert_eq!(
-            c.get("legacy.example:5000").unwrap(),
+            c.get("both.example").await.unwrap(),
             basic("alice", "s3cr3t")
         );
         assert_eq!(
-            c.get("legacy.example").unwrap(),
+            c.get("token.example").await.unwrap(),
+            Some(Credential::IdentityToken("tok".into()))
+        );
+        assert_eq!(c.get("empty.example").await.unwrap(), None);
+        assert_eq!(c.get("email.example").await.unwrap(), None);
+        assert_eq!(c.get("null.example").await.unwrap(), None);
+        assert_eq!(c.get("unknown.example").await.unwrap(), None);
+        // Keys with a scheme and path match their host.
+        assert_eq!(
+            c.get("legacy.example:5000").await.unwrap(),
+            basic("alice", "s3cr3t")
+        );
+        assert_eq!(
+            c.get("legacy.example").await.unwrap(),
             None,
             "the port is part of the host"
         );
-        assert_eq!(c.get("plain.example").unwrap(), basic("p", "q"));
-        assert_eq!(c.get("pathonly.example").unwrap(), basic("r", "s"));
+        assert_eq!(c.get("plain.example").await.unwrap(), basic("p", "q"));
+        assert_eq!(c.get("pathonly.example").await.unwrap(), basic("r", "s"));
     }
 
-    #[test]
-    fn docker_hub_is_only_found_under_its_index_key() {
+    #[tokio::test]
+    async fn docker_hub_is_only_found_under_its_index_key() {
         // docker looks Docker Hub up under https://index.docker.io/v1/ only.
         let c = config(r#"{"auths": {"docker.io": {"username": "u", "password": "p"}}}"#);
-        assert_eq!(c.get("docker.io").unwrap(), None);
+        assert_eq!(c.get("docker.io").await.unwrap(), None);
         // The file's own key is still found for a registry literally named so.
         let c = config(r#"{"auths": {"index.docker.io": {"username": "u", "password": "p"}}}"#);
-        assert_eq!(c.get("docker.io").unwrap(), None);
+        assert_eq!(c.get("docker.io").await.unwrap(), None);
     }
 
-    #[test]
-    fn exact_key_wins_over_hostname_match() {
+    #[tokio::test]
+    async fn exact_key_wins_over_hostname_match() {
         let c = config(
             r#"{"auths": {
                 "https://r.example/v1/": {"username": "url", "password": "1"},
                 "r.example": {"username": "exact", "password": "2"}
             }}"#,
         );
-        assert_eq!(c.get("r.example").unwrap(), basic("exact", "2"));
+        assert_eq!(c.get("r.example").await.unwrap(), basic("exact", "2"));
     }
 
-    #[test]
-    fn auth_decoding() {
+    #[tokio::test]
+    async fn auth_decoding() {
         // Trailing NULs in the password are trimmed; a password may hold ':'.
         let b64 = base64::engine::general_purpose::STANDARD.encode("u:p:w\0\0");
         let c = config(&format!(r#"{{"auths": {{"r": {{"auth": "{b64}"}}}}}}"#));
-        assert_eq!(c.get("r").unwrap(), basic("u", "p:w"));
+        assert_eq!(c.get("r").await.unwrap(), basic("u", "p:w"));
         // Newlines inside the base64 are ignored, as Go does.
         let c = config(r#"{"auths": {"r": {"auth": "YWxpY2U6\nczNjcjN0"}}}"#);
-        assert_eq!(c.get("r").unwrap(), basic("alice", "s3cr3t"));
+        assert_eq!(c.get("r").await.unwrap(), basic("alice", "s3cr3t"));
 
         let no_colon = base64::engine::general_purpose::STANDARD.encode("justuser");
         let no_user = base64::engine::general_purpose::STANDARD.encode(":pw");
@@ -1171,8 +1151,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn invalid_config_files() {
+    #[tokio::test]
+    async fn invalid_config_files() {
         for (json, want) in [
             ("{", "unexpected end"),
             ("[]", "the top level is not a JSON object"),
@@ -1202,17 +1182,17 @@ mod tests {
         }
         // Empty and whitespace-only files are empty configurations, as in docker.
         for empty in ["", " \n"] {
-            assert_eq!(config(empty).get("r.example").unwrap(), None);
+            assert_eq!(config(empty).get("r.example").await.unwrap(), None);
         }
     }
 
-    #[test]
-    fn load_from_disk() {
+    #[tokio::test]
+    async fn load_from_disk() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         // A missing file is no credentials.
         let c = DockerConfig::load(&path).unwrap();
-        assert_eq!(c.get("ghcr.io").unwrap(), None);
+        assert_eq!(c.get("ghcr.io").await.unwrap(), None);
         assert_eq!(c.path(), path);
 
         fs::write(
@@ -1221,7 +1201,7 @@ mod tests {
         )
         .unwrap();
         let c = DockerConfig::load(&path).unwrap();
-        assert_eq!(c.get("ghcr.io").unwrap(), basic("alice", "s3cr3t"));
+        assert_eq!(c.get("ghcr.io").await.unwrap(), basic("alice", "s3cr3t"));
 
         // At the cap is read; one byte over is refused before parsing.
         let at_cap = format!("{{}}{}", " ".repeat(MAX_DOCKER_CONFIG_BYTES - 2));
@@ -1279,25 +1259,28 @@ mod tests {
         assert!(!format!("{s:?}").contains("hunter2"));
     }
 
-    #[test]
-    fn static_credentials_and_the_chain() {
+    #[tokio::test]
+    async fn static_credentials_and_the_chain() {
         let cred = Credential::Basic {
             username: "cli".into(),
             password: "pw".into(),
         };
         let any = StaticCredentials::new(cred.clone());
         assert_eq!(
-            any.credential("anything.example").unwrap(),
+            any.credential("anything.example").await.unwrap(),
             Some(cred.clone())
         );
 
         let only = StaticCredentials::for_registries(cred.clone(), ["docker.io", "GHCR.io"]);
         assert_eq!(
-            only.credential("registry-1.docker.io").unwrap(),
+            only.credential("registry-1.docker.io").await.unwrap(),
             Some(cred.clone())
         );
-        assert_eq!(only.credential("ghcr.io").unwrap(), Some(cred.clone()));
-        assert_eq!(only.credential("mirror.example").unwrap(), None);
+        assert_eq!(
+            only.credential("ghcr.io").await.unwrap(),
+            Some(cred.clone())
+        );
+        assert_eq!(only.credential("mirror.example").await.unwrap(), None);
 
         let file = config(
             r#"{"auths": {"mirror.example": {"username": "m", "password": "n"},
@@ -1305,9 +1288,12 @@ mod tests {
         );
         let chain = CredentialChain::new(vec![Box::new(only), Box::new(file)]);
         // Static first, then the docker config.
-        assert_eq!(chain.credential("ghcr.io").unwrap(), Some(cred));
-        assert_eq!(chain.credential("mirror.example").unwrap(), basic("m", "n"));
-        assert_eq!(chain.credential("other.example").unwrap(), None);
+        assert_eq!(chain.credential("ghcr.io").await.unwrap(), Some(cred));
+        assert_eq!(
+            chain.credential("mirror.example").await.unwrap(),
+            basic("m", "n")
+        );
+        assert_eq!(chain.credential("other.example").await.unwrap(), None);
 
         // An error stops the chain rather than falling through to anonymous.
         let broken = config(r#"{"credsStore": "../evil"}"#);
@@ -1318,24 +1304,27 @@ mod tests {
             ))),
         ]);
         assert!(matches!(
-            chain.credential("r.example"),
+            chain.credential("r.example").await,
             Err(CredentialError::InvalidHelperName { .. })
         ));
     }
 
-    #[test]
-    fn invalid_registry_hosts() {
+    #[tokio::test]
+    async fn invalid_registry_hosts() {
         let c = config("{}");
         for bad in ["", "a b", "a\nb", &"x".repeat(MAX_REGISTRY_HOST_LEN + 1)] {
             assert!(
-                matches!(c.get(bad), Err(CredentialError::InvalidRegistryHost { .. })),
+                matches!(
+                    c.get(bad).await,
+                    Err(CredentialError::InvalidRegistryHost { .. })
+                ),
                 "{bad:?}"
             );
         }
     }
 
-    #[test]
-    fn helper_answers() {
+    #[tokio::test]
+    async fn helper_answers() {
         let h = Helpers::new();
         // The helper checks its argument and echoes the key it was given on stdin.
         h.add(
@@ -1350,17 +1339,17 @@ case "$key" in
 esac"#,
         );
         let c = h.config(r#"{"credsStore": "test"}"#);
-        assert_eq!(c.get("docker.io").unwrap(), basic("hubuser", "hubpw"));
+        assert_eq!(c.get("docker.io").await.unwrap(), basic("hubuser", "hubpw"));
         assert_eq!(
-            c.get("token.example").unwrap(),
+            c.get("token.example").await.unwrap(),
             Some(Credential::IdentityToken("refresh".into()))
         );
-        assert_eq!(c.get("empty.example").unwrap(), None);
-        assert_eq!(c.get("missing.example").unwrap(), None);
+        assert_eq!(c.get("empty.example").await.unwrap(), None);
+        assert_eq!(c.get("missing.example").await.unwrap(), None);
     }
 
-    #[test]
-    fn helper_selection() {
+    #[tokio::test]
+    async fn helper_selection() {
         let h = Helpers::new();
         h.add(
             "store",
@@ -1379,17 +1368,23 @@ esac"#,
             }"#,
         );
         assert_eq!(
-            c.get("special.example").unwrap(),
+            c.get("special.example").await.unwrap(),
             basic("from-special", "s")
         );
         // credsStore applies to every other key, and auths are not consulted then.
-        assert_eq!(c.get("inline.example").unwrap(), basic("from-store", "s"));
+        assert_eq!(
+            c.get("inline.example").await.unwrap(),
+            basic("from-store", "s")
+        );
         // An empty credHelpers entry means the file, even with a credsStore.
-        assert_eq!(c.get("nohelper.example").unwrap(), basic("file-only", "f"));
+        assert_eq!(
+            c.get("nohelper.example").await.unwrap(),
+            basic("file-only", "f")
+        );
     }
 
-    #[test]
-    fn helper_failures_carry_stdout_and_stderr() {
+    #[tokio::test]
+    async fn helper_failures_carry_stdout_and_stderr() {
         let h = Helpers::new();
         h.add(
             "broken",
@@ -1403,6 +1398,7 @@ esac"#,
         let e = h
             .config(r#"{"credsStore": "broken"}"#)
             .get("r.example")
+            .await
             .unwrap_err();
         let text = e.to_string();
         assert!(matches!(e, CredentialError::HelperFailed { .. }), "{text}");
@@ -1414,6 +1410,7 @@ esac"#,
         let e = h
             .config(r#"{"credsStore": "garbage"}"#)
             .get("r.example")
+            .await
             .unwrap_err();
         assert!(
             matches!(e, CredentialError::HelperInvalidOutput { .. }),
@@ -1433,6 +1430,7 @@ esac"#,
             let e = h
                 .config(&format!(r#"{{"credsStore": "{name}"}}"#))
                 .get("r.example")
+                .await
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(want), "{name}: {e}");
@@ -1443,16 +1441,18 @@ esac"#,
         let e = h
             .config(r#"{"credsStore": "stderr-notfound"}"#)
             .get("r.example")
+            .await
             .unwrap_err();
         assert!(matches!(e, CredentialError::HelperFailed { .. }), "{e}");
     }
 
-    #[test]
-    fn helper_not_found_and_bad_names() {
+    #[tokio::test]
+    async fn helper_not_found_and_bad_names() {
         let h = Helpers::new();
         let e = h
             .config(r#"{"credsStore": "nosuch"}"#)
             .get("r.example")
+            .await
             .unwrap_err();
         assert!(
             matches!(&e, CredentialError::HelperNotFound { program } if program == "docker-credential-nosuch"),
@@ -1462,7 +1462,7 @@ esac"#,
             let json = serde_json::json!({ "credsStore": name }).to_string();
             assert!(
                 matches!(
-                    h.config(&json).get("r.example"),
+                    h.config(&json).get("r.example").await,
                     Err(CredentialError::InvalidHelperName { .. })
                 ),
                 "{name}"
@@ -1470,9 +1470,9 @@ esac"#,
         }
     }
 
-    #[test]
+    #[tokio::test]
     #[allow(clippy::disallowed_methods)] // the test measures the deadline
-    fn hanging_helper_is_stopped_at_the_deadline() {
+    async fn hanging_helper_is_stopped_at_the_deadline() {
         let h = Helpers::new();
         // `sleep` runs as a grandchild that keeps stdout open after the shell is killed.
         h.add("hang", "sleep 5");
@@ -1482,7 +1482,7 @@ esac"#,
                 .config(&format!(r#"{{"credsStore": "{name}"}}"#))
                 .with_helper_timeout(Duration::from_millis(300));
             let start = std::time::Instant::now();
-            let e = c.get("r.example").unwrap_err();
+            let e = c.get("r.example").await.unwrap_err();
             let took = start.elapsed();
             assert!(
                 matches!(e, CredentialError::HelperTimeout { .. }),
@@ -1493,8 +1493,8 @@ esac"#,
         }
     }
 
-    #[test]
-    fn huge_output_is_capped() {
+    #[tokio::test]
+    async fn huge_output_is_capped() {
         let h = Helpers::new();
         h.add("flood", "exec yes");
         h.add("flood-stderr", "exec yes >&2");
@@ -1506,7 +1506,7 @@ esac"#,
             let c = h
                 .config(&format!(r#"{{"credsStore": "{name}"}}"#))
                 .with_max_helper_output(64 * 1024);
-            match c.get("r.example") {
+            match c.get("r.example").await {
                 Err(CredentialError::HelperOutputTooLarge { stream: s, max, .. }) => {
                     assert_eq!((s, max), (stream, 64 * 1024));
                 }
@@ -1517,7 +1517,7 @@ esac"#,
         let c = h
             .config(r#"{"credsStore": "just-under"}"#)
             .with_max_helper_output(1024);
-        match c.get("r.example").unwrap() {
+        match c.get("r.example").await.unwrap() {
             Some(Credential::Basic { password, .. }) => assert_eq!(password.len(), 900),
             other => panic!("{other:?}"),
         }
@@ -1525,17 +1525,111 @@ esac"#,
             .config(r#"{"credsStore": "just-under"}"#)
             .with_max_helper_output(900);
         assert!(matches!(
-            c.get("r.example"),
+            c.get("r.example").await,
             Err(CredentialError::HelperOutputTooLarge { .. })
         ));
     }
 
-    #[test]
-    fn helper_that_ignores_stdin_and_exits() {
+    #[tokio::test]
+    async fn helper_that_ignores_stdin_and_exits() {
         let h = Helpers::new();
         h.add("quick", r#"echo '{"Username":"q","Secret":"r"}'"#);
         let c = h.config(r#"{"credsStore": "quick"}"#);
-        assert_eq!(c.get("r.example").unwrap(), basic("q", "r"));
+        assert_eq!(c.get("r.example").await.unwrap(), basic("q", "r"));
+    }
+
+    /// Whether `pid` names a process, a zombie included (one nobody has reaped).
+    fn exists(pid: u32) -> bool {
+        Path::new(&format!("/proc/{pid}")).exists()
+    }
+
+    #[tokio::test]
+    async fn helper_killed_at_the_deadline_is_reaped() {
+        let h = Helpers::new();
+        for (name, script) in [
+            // The shell is the child; `sleep` is a grandchild holding stdout open.
+            ("slow", "echo $$ > '{pid}'; sleep 5"),
+            ("slow-exec", "echo $$ > '{pid}'; exec sleep 30"),
+        ] {
+            let pid_file = h.pid_file(name);
+            h.add(
+                name,
+                &script.replace("{pid}", &pid_file.display().to_string()),
+            );
+            let c = h
+                .config(&format!(r#"{{"credsStore": "{name}"}}"#))
+                .with_helper_timeout(Duration::from_millis(500));
+            let e = c.get("r.example").await.unwrap_err();
+            assert!(
+                matches!(e, CredentialError::HelperTimeout { .. }),
+                "{name}: {e}"
+            );
+            let pid = h.pid_of(name).await;
+            // Reaped before the error was returned: not even a zombie is left.
+            assert!(!exists(pid), "{name}: helper {pid} is still there");
+        }
+    }
+
+    #[tokio::test]
+    async fn output_over_the_cap_is_an_error_and_the_helper_is_reaped() {
+        let h = Helpers::new();
+        for (name, stream, script) in [
+            (
+                "over",
+                "stdout",
+                "echo $$ > '{pid}'; head -c 1025 /dev/zero; sleep 30",
+            ),
+            (
+                "over-stderr",
+                "stderr",
+                "echo $$ > '{pid}'; head -c 1025 /dev/zero >&2; exec sleep 30",
+            ),
+        ] {
+            let pid_file = h.pid_file(name);
+            h.add(
+                name,
+                &script.replace("{pid}", &pid_file.display().to_string()),
+            );
+            let c = h
+                .config(&format!(r#"{{"credsStore": "{name}"}}"#))
+                .with_max_helper_output(1024);
+            match c.get("r.example").await {
+                Err(CredentialError::HelperOutputTooLarge { stream: s, max, .. }) => {
+                    assert_eq!((s, max), (stream, 1024), "{name}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+            let pid = h.pid_of(name).await;
+            assert!(!exists(pid), "{name}: helper {pid} is still there");
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_the_lookup_kills_the_helper() {
+        let h = Helpers::new();
+        let pid_file = h.pid_file("wait");
+        h.add(
+            "wait",
+            &format!("echo $$ > '{}'; exec sleep 30", pid_file.display()),
+        );
+        let c = h
+            .config(r#"{"credsStore": "wait"}"#)
+            .with_helper_timeout(Duration::from_secs(60));
+        let mut lookup = Box::pin(c.get("r.example"));
+        let pid = tokio::select! {
+            r = &mut lookup => panic!("the lookup finished: {r:?}"),
+            pid = h.pid_of("wait") => pid,
+        };
+        assert!(exists(pid));
+        drop(lookup);
+        // Killed on drop, then reaped by Tokio in the background.
+        for _ in 0..1000 {
+            if !exists(pid) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("helper {pid} is still there 10 s after its lookup was dropped");
     }
 
     #[test]

@@ -13,4 +13,6 @@ pub mod credentials;
 pub mod discovery;
 pub mod endpoints;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod hosts;

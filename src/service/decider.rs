@@ -434,8 +434,8 @@ impl Decider {
                 );
             }
         };
-        // Credential helpers are programs that may take seconds: ask them once, off the
-        // async threads, for every host this verification may contact.
+        // Credential helpers are programs that may take seconds: ask them once, before the
+        // requests, for every host this verification may contact.
         let credentials = {
             let mut hosts: Vec<String> = endpoints.iter().map(|e| e.host.clone()).collect();
             hosts.push(reference.registry().to_owned());
@@ -447,30 +447,12 @@ impl Decider {
                 reference,
                 Box::new(SharedDockerConfig(Arc::clone(&snapshot.docker_config))),
             );
-            let lookup = tokio::task::spawn_blocking(move || {
-                PreResolved(
-                    hosts
-                        .into_iter()
-                        .map(|h| {
-                            let answer = chain.credential(&h).map_err(|e| e.to_string());
-                            (h, answer)
-                        })
-                        .collect(),
-                )
-            });
-            match lookup.await {
-                Ok(p) => p,
-                Err(e) => {
-                    return (
-                        Arc::new(Decision::error(
-                            format!("internal error: credential lookup: {e}"),
-                            None,
-                            generation,
-                        )),
-                        false,
-                    );
-                }
+            let mut answers = HashMap::with_capacity(hosts.len());
+            for h in hosts {
+                let answer = chain.credential(&h).await.map_err(|e| e.to_string());
+                answers.insert(h, answer);
             }
+            PreResolved(answers)
         };
         let client = state.client.with_credentials(Arc::new(credentials));
         let request = crate::service::registry_request(
@@ -637,21 +619,22 @@ impl Decider {
 }
 
 /// Credentials looked up ahead of a verification, per host (helpers are programs; they run
-/// once, off the async threads). A host not looked up has none.
+/// once per verification, not once per request). A host not looked up has none.
 struct PreResolved(HashMap<String, Result<Option<Credential>, String>>);
 
 impl CredentialSource for PreResolved {
-    fn credential(
-        &self,
-        registry_host: &str,
-    ) -> Result<Option<Credential>, crate::registry::credentials::CredentialError> {
-        match self.0.get(registry_host) {
+    fn credential<'a>(
+        &'a self,
+        registry_host: &'a str,
+    ) -> crate::registry::credentials::CredentialFuture<'a> {
+        let answer = match self.0.get(registry_host) {
             None => Ok(None),
             Some(Ok(c)) => Ok(c.clone()),
             Some(Err(e)) => Err(crate::registry::credentials::CredentialError::Earlier(
                 e.clone(),
             )),
-        }
+        };
+        Box::pin(std::future::ready(answer))
     }
 }
 
@@ -659,10 +642,10 @@ impl CredentialSource for PreResolved {
 struct SharedDockerConfig(Arc<crate::registry::credentials::DockerConfig>);
 
 impl CredentialSource for SharedDockerConfig {
-    fn credential(
-        &self,
-        registry_host: &str,
-    ) -> Result<Option<Credential>, crate::registry::credentials::CredentialError> {
+    fn credential<'a>(
+        &'a self,
+        registry_host: &'a str,
+    ) -> crate::registry::credentials::CredentialFuture<'a> {
         self.0.credential(registry_host)
     }
 }

@@ -433,16 +433,18 @@ mod tests {
     struct Everyone;
 
     impl CredentialSource for Everyone {
-        fn credential(
-            &self,
-            _host: &str,
-        ) -> Result<Option<Credential>, crate::registry::credentials::CredentialError> {
-            Ok(Some(Credential::IdentityToken("from-docker-config".into())))
+        fn credential<'a>(
+            &'a self,
+            _host: &'a str,
+        ) -> crate::registry::credentials::CredentialFuture<'a> {
+            Box::pin(std::future::ready(Ok(Some(Credential::IdentityToken(
+                "from-docker-config".into(),
+            )))))
         }
     }
 
-    #[test]
-    fn given_credentials_go_to_the_reference_registry_only() {
+    #[tokio::test]
+    async fn given_credentials_go_to_the_reference_registry_only() {
         let given = Credential::Basic {
             username: "u".into(),
             password: "p".into(),
@@ -454,12 +456,15 @@ mod tests {
         );
         for host in ["docker.io", "registry-1.docker.io"] {
             assert!(
-                matches!(chain.credential(host), Ok(Some(Credential::Basic { .. }))),
+                matches!(
+                    chain.credential(host).await,
+                    Ok(Some(Credential::Basic { .. }))
+                ),
                 "{host} gets the caller's credential"
             );
         }
         assert!(
-            matches!(chain.credential("mirror.example"), Ok(Some(Credential::IdentityToken(t))) if t == "from-docker-config"),
+            matches!(chain.credential("mirror.example").await, Ok(Some(Credential::IdentityToken(t))) if t == "from-docker-config"),
             "a mirror never gets the caller's credential"
         );
         let none = credential_chain(
@@ -468,7 +473,7 @@ mod tests {
             Box::new(Everyone),
         );
         assert!(matches!(
-            none.credential("docker.io"),
+            none.credential("docker.io").await,
             Ok(Some(Credential::IdentityToken(_)))
         ));
     }
