@@ -849,7 +849,14 @@ impl RegistryClient {
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
         if content_type.as_deref() != Some(oci::MEDIA_TYPE_IMAGE_INDEX) {
             // oras-go treats a 200 of another type as "unsupported" too. Not remembered: it
-            // may be an intermediary's error page, not the registry's answer.
+            // may be an intermediary's error page, not the registry's answer. Said in the log,
+            // since it hides whatever the body was (docs/compatibility.md).
+            tracing::warn!(
+                %url,
+                content_type = content_type.as_deref().unwrap_or("(none)"),
+                "referrers API answered 200 with a type other than an OCI image index; \
+                 treated as no referrers API, reading the referrers tag schema instead"
+            );
             return Ok(None);
         }
         // `OCI-Filters-Applied` is not consulted: the caller filters every page on the client

@@ -425,7 +425,15 @@ async fn resolve<C: RegistryApi>(
             Target::Tag(_) => ep.capabilities.resolve,
             Target::Digest(_) => ep.capabilities.pull || ep.capabilities.resolve,
         };
-        if !capable {
+        // A place that already failed (named twice in hosts.toml) is not asked again.
+        let asked_before = endpoints[..i].iter().any(|e| {
+            same_place(e, ep)
+                && match request.target {
+                    Target::Tag(_) => e.capabilities.resolve,
+                    Target::Digest(_) => e.capabilities.pull || e.capabilities.resolve,
+                }
+        });
+        if !capable || asked_before {
             continue;
         }
         match client
@@ -452,10 +460,18 @@ fn signature_hosts(endpoints: &[Endpoint], served_by: usize) -> Vec<usize> {
         && let Some(up) = endpoints
             .iter()
             .position(|e| e.is_upstream && e.capabilities.pull)
+        // hosts.toml may name the registry both as `server` and as a `[host]`: asking the
+        // same place twice would only repeat its answer and double its retries.
+        && !same_place(&endpoints[up], &endpoints[served_by])
     {
         order.push(up);
     }
     order
+}
+
+/// Whether two endpoints are one API root (scheme, host and path), whatever their settings.
+fn same_place(a: &Endpoint, b: &Endpoint) -> bool {
+    a.scheme == b.scheme && a.host == b.host && a.path_prefix == b.path_prefix
 }
 
 async fn verify_descriptor<C: RegistryApi>(
@@ -478,6 +494,9 @@ async fn verify_descriptor<C: RegistryApi>(
         Ok(Start::Verify(s)) => s,
     };
     let mut seen = HashSet::new();
+    // A host that failed, kept until a later host gives a whole answer: a registry error
+    // must never end as "no signature".
+    let mut failed = None;
     for (n, &i) in order.iter().enumerate() {
         let ep = &endpoints[i];
         let offered = offer_signatures(
@@ -491,17 +510,23 @@ async fn verify_descriptor<C: RegistryApi>(
         )
         .await;
         match offered {
-            // Signatures found here (whatever their verdicts): done looking.
-            Ok(true) => break,
+            // Signatures found and all fetched here (whatever their verdicts): done looking.
+            Ok(true) => {
+                failed = None;
+                break;
+            }
             // None here: look at the next host (upstream after a mirror).
             Ok(false) => continue,
-            // The mirror failed; upstream may still answer. A failure at the last host is
-            // reported as what it is, never as "no signature".
-            Err(_) if n + 1 < order.len() => continue,
+            // The mirror failed; upstream may still answer, for the signature that failed
+            // too (it was not marked seen).
+            Err(e) if n + 1 < order.len() => failed = Some(e),
             Err(e) => return Err(e),
         }
     }
-    Ok(session.finish())
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(session.finish()),
+    }
 }
 
 /// Lists signatures of `target` at `ep` and offers each to the session until it decides.
@@ -528,7 +553,14 @@ async fn offer_signatures<C: RegistryApi>(
             }
             found = true;
             let progress =
-                offer_one(client, ep, repository, target, &entry, session, limits).await?;
+                match offer_one(client, ep, repository, target, &entry, session, limits).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // Not tried, only failed to arrive: the next host may serve it.
+                        seen.remove(&entry.digest);
+                        return Err(e);
+                    }
+                };
             if progress != Progress::Continue {
                 return Ok(true);
             }
@@ -652,7 +684,9 @@ impl<'a> SignatureListing<'a> {
 }
 
 /// The signature entries of the referrers tag schema (`<alg>-<hex>`): always filtered on the
-/// client; a missing tag or a document that is not an index means no referrers.
+/// client. A missing tag, or a well-formed manifest that is not an index, means no referrers
+/// (as in oras-go); a document that does not parse, is over a cap, or does not match its
+/// digest is an error (the registry's fault, never "no signature").
 async fn tag_schema_entries<C: RegistryApi>(
     client: &C,
     ep: &Endpoint,
@@ -671,11 +705,6 @@ async fn tag_schema_entries<C: RegistryApi>(
             _ => Ok(Vec::new()),
         },
         Err(RegistryError::ManifestNotFound { .. }) => Ok(Vec::new()),
-        // Our own checks on the tag's content (it is a hint, maintained by clients): a bad
-        // one is "no referrers", not a reason to stop.
-        Err(RegistryError::Protocol { .. } | RegistryError::DigestMismatch { .. }) => {
-            Ok(Vec::new())
-        }
         Err(e) => Err(e),
     }
 }
@@ -1088,7 +1117,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_missing_or_broken_tag_schema_is_no_signature_but_an_unavailable_one_is_an_error() {
+    async fn a_missing_tag_schema_is_no_signature_but_a_broken_or_unavailable_one_is_an_error() {
         let reg = FakeRegistry::new();
         reg.host(UP, false, 100);
         let img = image(&reg, UP);
@@ -1100,11 +1129,51 @@ mod tests {
             .unwrap();
         assert_eq!(rejected(&v).reason, RejectReason::NoSignature);
 
-        // A tag whose content does not match its digest is a hint gone stale: no referrers.
+        // A tag whose content does not match the digest the registry announces is the
+        // registry's fault (issue 15): an error, not "no referrers".
         let schema_tag = oci::referrers_tag(&img.digest);
         let stale = Digest::sha256_of(b"not this");
         reg.put_manifest_as(UP, REPO, &stale, &fake::index_of(&[]));
         reg.tag(UP, REPO, &schema_tag, &stale);
+        let e = verify(&reg, &verifier, &[upstream()], tag("v1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RegistryError::DigestMismatch { .. }), "{e}");
+
+        // Neither is a document that is not JSON, nor one nested past the parser's depth.
+        for broken in [
+            b"{not json".to_vec(),
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(),
+        ] {
+            let d = Digest::sha256_of(&broken);
+            reg.put_manifest_as(UP, REPO, &d, &broken);
+            reg.tag(UP, REPO, &schema_tag, &d);
+            let e = verify(&reg, &verifier, &[upstream()], tag("v1"))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, RegistryError::Protocol { .. }), "{e}");
+        }
+
+        // Nor an index over the descriptor cap: the same error the referrers API gives.
+        let entry = fake::signature_entry(&fake::descriptor_of(b"x", &Digest::sha256_of(b"x")));
+        let many = fake::index_of(&vec![entry; crate::oci::MAX_DESCRIPTORS + 1]);
+        let d = Digest::sha256_of(&many);
+        reg.put_manifest_as(UP, REPO, &d, &many);
+        reg.tag(UP, REPO, &schema_tag, &d);
+        let e = verify(&reg, &verifier, &[upstream()], tag("v1"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, RegistryError::Protocol { detail, .. }
+                if detail.contains(&crate::oci::MAX_DESCRIPTORS.to_string())),
+            "{e}"
+        );
+
+        // A well-formed manifest that is not an index: no referrers, as oras-go reads it.
+        let other = fake::image_manifest("not an index");
+        let d = Digest::sha256_of(&other);
+        reg.put_manifest_as(UP, REPO, &d, &other);
+        reg.tag(UP, REPO, &schema_tag, &d);
         let v = verify(&reg, &verifier, &[upstream()], tag("v1"))
             .await
             .unwrap();
@@ -1433,9 +1502,7 @@ mod tests {
     }
 
     #[tokio::test]
-    #[ignore = "issue 15: a signature whose fetch failed at the mirror is marked seen, so the \
-                same signature listed upstream is skipped and the result is NoSignature"]
-    async fn a_signature_that_failed_at_the_mirror_is_not_turned_into_no_signature() {
+    async fn a_signature_that_failed_at_the_mirror_is_fetched_upstream() {
         let reg = FakeRegistry::new();
         let img = image(&reg, MIRROR);
         image(&reg, UP);
@@ -1448,21 +1515,126 @@ mod tests {
             None,
         );
         let trust = Trust::new("strict");
-        let outcome = verify(
+        let v = verify(
             &reg,
             &trust.verifier(Limits::default()),
             &[mirror(), upstream()],
             tag("v1"),
         )
-        .await;
-        if let Ok(v) = &outcome {
-            assert_ne!(
-                rejected(v).reason,
-                RejectReason::NoSignature,
-                "the signature upstream was never tried: {:?}",
-                reg.calls()
-            );
-        }
+        .await
+        .unwrap();
+        // Tried upstream, and judged on what it served (the envelope is not trusted).
+        assert!(
+            reg.calls()
+                .contains(&manifest_call(UP, sig.digest.as_str())),
+            "{:?}",
+            reg.calls()
+        );
+        let r = rejected(&v);
+        assert_ne!(r.reason, RejectReason::NoSignature, "{r:?}");
+        assert_eq!(tried(r), std::slice::from_ref(&sig.digest));
+    }
+
+    #[tokio::test]
+    async fn a_signature_the_mirror_lists_but_cannot_serve_is_an_error_not_no_signature() {
+        let reg = FakeRegistry::new();
+        let img = image(&reg, MIRROR);
+        image(&reg, UP);
+        // Upstream has no signature at all; the mirror lists one and fails to serve it.
+        let sig = reg.add_signature(MIRROR, REPO, &img, b"envelope-a");
+        reg.fail(
+            manifest_call(MIRROR, sig.digest.as_str()),
+            Fault::Status(503),
+            None,
+        );
+        let trust = Trust::new("strict");
+        let e = verify(
+            &reg,
+            &trust.verifier(Limits::default()),
+            &[mirror(), upstream()],
+            tag("v1"),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&e, RegistryError::Status { status: 503, .. }),
+            "{e}"
+        );
+        // And its envelope: the same.
+        let reg = FakeRegistry::new();
+        let img = image(&reg, MIRROR);
+        image(&reg, UP);
+        let sig = reg.add_signature(MIRROR, REPO, &img, b"envelope-b");
+        let envelope = reg.envelope(MIRROR, REPO, &sig);
+        reg.fail(blob_call(MIRROR, &envelope.digest), Fault::CutBody, None);
+        let e = verify(
+            &reg,
+            &trust.verifier(Limits::default()),
+            &[mirror(), upstream()],
+            tag("v1"),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(&e, RegistryError::Network { .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_registry_named_as_both_host_and_server_is_asked_once() {
+        let reg = FakeRegistry::new();
+        reg.host(UP, false, 100);
+        let img = image(&reg, UP);
+        let sig = reg.add_signature(UP, REPO, &img, b"envelope-a");
+        reg.put_tag_schema(UP, REPO, &img.digest, std::slice::from_ref(&sig));
+        let schema_tag = oci::referrers_tag(&img.digest);
+        // hosts.toml: `server = "https://UP"` and `[host."https://UP"]`.
+        let as_host = Endpoint {
+            is_upstream: false,
+            ..upstream()
+        };
+        let endpoints = [as_host, upstream()];
+        let trust = Trust::new("strict");
+        let verifier = trust.verifier(Limits::default());
+        reg.fail(
+            manifest_call(UP, sig.digest.as_str()),
+            Fault::Status(500),
+            None,
+        );
+        let e = verify(&reg, &verifier, &endpoints, tag("v1"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, RegistryError::Status { status: 500, .. }),
+            "{e}"
+        );
+        let calls = reg.calls();
+        let count = |c: &Call| calls.iter().filter(|x| *x == c).count();
+        assert_eq!(
+            count(&manifest_call(UP, sig.digest.as_str())),
+            1,
+            "{calls:?}"
+        );
+        assert_eq!(count(&manifest_call(UP, &schema_tag)), 1, "{calls:?}");
+
+        // Resolving the tag at a place that failed is not repeated either.
+        let reg = FakeRegistry::new();
+        image(&reg, UP);
+        reg.fail(manifest_call(UP, "v1"), Fault::Status(503), None);
+        let e = verify(&reg, &verifier, &endpoints, tag("v1"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, RegistryError::Status { status: 503, .. }),
+            "{e}"
+        );
+        assert_eq!(
+            reg.calls()
+                .iter()
+                .filter(|c| **c == manifest_call(UP, "v1"))
+                .count(),
+            1,
+            "{:?}",
+            reg.calls()
+        );
     }
 
     #[tokio::test]

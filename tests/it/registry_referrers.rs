@@ -187,13 +187,6 @@ impl Setup {
         client: &RegistryClient,
         target: Target,
     ) -> Result<RegistryVerification, RegistryError> {
-        let verifier = Verifier::new(
-            &self.policy,
-            &self.store,
-            &NoRevocationData,
-            self.limits.clone(),
-        )
-        .unwrap();
         let request = RegistryRequest {
             repository: REPO.into(),
             target,
@@ -205,7 +198,42 @@ impl Setup {
             total_timeout: self.total_timeout,
         };
         let endpoints = [Endpoint::upstream(&self.server.host(), true)];
-        verify_in_registry(client, &verifier, &endpoints, &request).await
+        self.verify_request(client, &endpoints, request).await
+    }
+
+    /// A verification of `v1` through `endpoints` (as hosts.toml made them).
+    async fn verify_at(
+        &self,
+        endpoints: &[Endpoint],
+    ) -> Result<RegistryVerification, RegistryError> {
+        let request = RegistryRequest {
+            repository: REPO.into(),
+            target: Target::Tag("v1".into()),
+            scope: SCOPE.into(),
+            user_metadata: BTreeMap::new(),
+            time: now(),
+            platform_signatures: self.platform_signatures,
+            platform: Platform::parse("linux/amd64").unwrap(),
+            total_timeout: self.total_timeout,
+        };
+        self.verify_request(&self.client(), endpoints, request)
+            .await
+    }
+
+    async fn verify_request(
+        &self,
+        client: &RegistryClient,
+        endpoints: &[Endpoint],
+        request: RegistryRequest,
+    ) -> Result<RegistryVerification, RegistryError> {
+        let verifier = Verifier::new(
+            &self.policy,
+            &self.store,
+            &NoRevocationData,
+            self.limits.clone(),
+        )
+        .unwrap();
+        verify_in_registry(client, &verifier, endpoints, &request).await
     }
 
     fn lines(&self) -> Vec<String> {
@@ -1112,6 +1140,48 @@ async fn server_errors_then_success_are_retried_and_accepted() {
     assert_eq!(
         statuses,
         [503, 200, 200, 200, 500, 500, 200].map(Some).to_vec()
+    );
+}
+
+/// Issue 15: hosts.toml naming the registry both as `server` and as `[host."…"]` (a common
+/// layout) made a failed envelope fetch "no signature", after twice the retries.
+#[tokio::test]
+async fn a_registry_named_as_server_and_host_fails_with_the_error_and_one_round_of_retries() {
+    let s = Setup::new();
+    let image = s.image();
+    let good = s.good(&image);
+    s.server
+        .fail_times(&blob_path(&good.envelope), 500, 100, None);
+    let hosts = tempfile::tempdir().unwrap();
+    let host = s.server.host();
+    let dir = hosts.path().join(&host);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!(
+            "server = \"http://{host}\"\n\n[host.\"http://{host}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+        ),
+    )
+    .unwrap();
+    let endpoints =
+        notaryd::registry::endpoints::endpoints_for(hosts.path(), &host, false).unwrap();
+    assert_eq!(endpoints.len(), 2, "{endpoints:?}");
+    let e = s.verify_at(&endpoints).await.unwrap_err();
+    assert!(
+        matches!(&e, RegistryError::Status { status: 500, .. }),
+        "{e:?}"
+    );
+    let blob = get_blob(&good.envelope);
+    assert_eq!(
+        s.lines(),
+        [
+            get_manifest("v1"),
+            get_referrers(&image),
+            get_manifest(&good.manifest.digest),
+            blob.clone(),
+            blob.clone(),
+            blob,
+        ]
     );
 }
 
