@@ -98,7 +98,8 @@ impl Endpoint {
         }
     }
 
-    fn url(&self, repository: &str, suffix: &str) -> String {
+    /// The URL of `suffix` (`manifests/…`, `blobs/…`) in `repository` at this endpoint.
+    pub(crate) fn url(&self, repository: &str, suffix: &str) -> String {
         format!(
             "{}://{}{}/{repository}/{suffix}",
             self.scheme, self.host, self.path_prefix

@@ -488,11 +488,12 @@ async fn verify_descriptor<C: RegistryApi>(
         user_metadata: request.user_metadata.clone(),
         time: request.time,
     };
-    let mut session = match verifier.begin(vreq) {
+    let session = match verifier.begin(vreq) {
         Err(rejected) => return Ok(Err(rejected)),
         Ok(Start::Skipped(v)) => return Ok(Ok(v)),
         Ok(Start::Verify(s)) => s,
     };
+    let mut attempts = Attempts::new(session);
     let mut seen = HashSet::new();
     // A host that failed, kept until a later host gives a whole answer: a registry error
     // must never end as "no signature".
@@ -504,17 +505,25 @@ async fn verify_descriptor<C: RegistryApi>(
             ep,
             &request.repository,
             target,
-            &mut session,
+            &mut attempts,
             verifier,
             &mut seen,
         )
         .await;
+        // A signature this host could not serve whole may be served by the next one.
+        for (digest, _) in &attempts.faults {
+            seen.remove(digest);
+        }
         match offered {
-            // Signatures found and all fetched here (whatever their verdicts): done looking.
-            Ok(true) => {
+            // Decided, or every signature listed here was read whole: done looking.
+            Ok(true)
+                if !attempts.has_faults() || attempts.session.progress() != Progress::Continue =>
+            {
                 failed = None;
                 break;
             }
+            // Signatures here, some of them not served whole: upstream may have them.
+            Ok(true) => failed = None,
             // None here: look at the next host (upstream after a mirror).
             Ok(false) => continue,
             // The mirror failed; upstream may still answer, for the signature that failed
@@ -525,18 +534,18 @@ async fn verify_descriptor<C: RegistryApi>(
     }
     match failed {
         Some(e) => Err(e),
-        None => Ok(session.finish()),
+        None => attempts.finish(),
     }
 }
 
-/// Lists signatures of `target` at `ep` and offers each to the session until it decides.
-/// Returns whether any signature was found there.
+/// Lists signatures of `target` at `ep` and offers each until the session decides. Returns
+/// whether any signature was found there.
 async fn offer_signatures<C: RegistryApi>(
     client: &C,
     ep: &Endpoint,
     repository: &str,
     target: &Descriptor,
-    session: &mut Session<'_>,
+    attempts: &mut Attempts<'_>,
     verifier: &Verifier<'_>,
     seen: &mut HashSet<Digest>,
 ) -> Result<bool, RegistryError> {
@@ -553,7 +562,7 @@ async fn offer_signatures<C: RegistryApi>(
             }
             found = true;
             let progress =
-                match offer_one(client, ep, repository, target, &entry, session, limits).await {
+                match offer_one(client, ep, repository, target, &entry, attempts, limits).await {
                     Ok(p) => p,
                     Err(e) => {
                         // Not tried, only failed to arrive: the next host may serve it.
@@ -709,30 +718,96 @@ async fn tag_schema_entries<C: RegistryApi>(
     }
 }
 
-/// Fetches one signature manifest and its envelope and offers it. Problems with the content
-/// (missing, too large, wrong digest, wrong shape) count as that signature failing; network
-/// failures end the verification with an error.
+/// The signatures offered for one target, and the faults met fetching them. A signature that
+/// could not be fetched whole is recorded only through [`Attempts::fault`], which keeps the
+/// error: when no signature is accepted, [`Attempts::finish`] ends with that error, never with
+/// a rejection or "no signature" (a rejection is a check failing on bytes read whole and
+/// matching their digests). A later host that serves the same signature whole clears its fault.
+struct Attempts<'v> {
+    session: Session<'v>,
+    /// Faults by signature manifest digest, in the order met.
+    faults: Vec<(Digest, RegistryError)>,
+}
+
+impl<'v> Attempts<'v> {
+    fn new(session: Session<'v>) -> Self {
+        Self {
+            session,
+            faults: Vec::new(),
+        }
+    }
+
+    /// Offers a signature whose manifest and envelope were read whole.
+    fn offer(&mut self, input: SignatureInput<'_>) -> Progress {
+        if let Some(d) = input.signature_digest {
+            self.faults.retain(|(f, _)| f != d);
+        }
+        self.session.offer(input)
+    }
+
+    /// Records a signature that could not be fetched whole, with the error that says why. It
+    /// counts as an attempt (the attempt limit bounds what a listing can make us fetch).
+    fn fault(
+        &mut self,
+        entry: &Descriptor,
+        media_type: Option<&str>,
+        e: RegistryError,
+    ) -> Progress {
+        let progress =
+            self.session
+                .offer_unavailable(Some(entry.digest.clone()), media_type, e.to_string());
+        self.faults.push((entry.digest.clone(), e));
+        progress
+    }
+
+    /// Records a signature read whole whose content is not a usable signature (a check on its
+    /// bytes, so a rejection when nothing else is accepted).
+    fn refuse(&mut self, entry: &Descriptor, reason: String) -> Progress {
+        self.faults.retain(|(f, _)| *f != entry.digest);
+        self.session
+            .offer_unavailable(Some(entry.digest.clone()), None, reason)
+    }
+
+    /// Whether a signature is still waiting to be read whole.
+    fn has_faults(&self) -> bool {
+        !self.faults.is_empty()
+    }
+
+    /// The decision: accepted, rejected on what was read, or the first fault.
+    fn finish(self) -> Result<Result<Verified, Rejected>, RegistryError> {
+        match self.session.finish() {
+            Ok(v) => Ok(Ok(v)),
+            Err(rejected) => match self.faults.into_iter().next() {
+                Some((_, e)) => Err(e),
+                None => Ok(Err(rejected)),
+            },
+        }
+    }
+}
+
+/// Fetches one signature manifest and its envelope and offers them. A fetch that fails (a
+/// missing or oversized manifest or blob, wrong bytes) is a fault of that signature
+/// ([`Attempts::fault`]); the next one is still tried. A registry that is unavailable ends the
+/// look at this host with the error.
 async fn offer_one<C: RegistryApi>(
     client: &C,
     ep: &Endpoint,
     repository: &str,
     target: &Descriptor,
     entry: &Descriptor,
-    session: &mut Session<'_>,
+    attempts: &mut Attempts<'_>,
     limits: &crate::verify::limits::Limits,
 ) -> Result<Progress, RegistryError> {
-    let unavailable = |session: &mut Session<'_>, media_type: Option<&str>, e: String| {
-        session.offer_unavailable(Some(entry.digest.clone()), media_type, e)
-    };
+    let manifest_url = || ep.url(repository, &format!("manifests/{}", entry.digest));
     if entry.size > limits.max_manifest_bytes {
-        return Ok(unavailable(
-            session,
-            None,
-            format!(
+        let e = RegistryError::Protocol {
+            url: manifest_url(),
+            detail: format!(
                 "signature manifest is {} bytes, over the limit of {}",
                 entry.size, limits.max_manifest_bytes
             ),
-        ));
+        };
+        return Ok(attempts.fault(entry, None, e));
     }
     // Read no more than the listing says (it was checked against the cap above), and require
     // exactly that size, as oras-go does.
@@ -741,34 +816,33 @@ async fn offer_one<C: RegistryApi>(
         .await
     {
         Ok(m) if m.bytes.len() as u64 != entry.size => {
-            return Ok(unavailable(
-                session,
-                None,
-                format!(
+            let e = RegistryError::Protocol {
+                url: manifest_url(),
+                detail: format!(
                     "signature manifest is {} bytes, its referrers entry says {}",
                     m.bytes.len(),
                     entry.size
                 ),
-            ));
+            };
+            return Ok(attempts.fault(entry, None, e));
         }
         Ok(m) => m,
         Err(e) if e.is_unavailable() => return Err(e),
-        Err(e) => return Ok(unavailable(session, None, e.to_string())),
+        Err(e) => return Ok(attempts.fault(entry, None, e)),
     };
     let parsed = match Manifest::parse(&manifest.bytes) {
         Ok(m) => m,
-        Err(e) => return Ok(unavailable(session, None, e.to_string())),
+        Err(e) => return Ok(attempts.refuse(entry, e.to_string())),
     };
     let signature = match classify_signature_manifest(&manifest.digest, &parsed, target) {
         Ok(s) => s,
         Err(SignatureManifestError::NotASignature) => {
-            return Ok(unavailable(
-                session,
-                None,
+            return Ok(attempts.refuse(
+                entry,
                 "listed as a signature but is not a Notary signature manifest".into(),
             ));
         }
-        Err(e) => return Ok(unavailable(session, None, e.to_string())),
+        Err(e) => return Ok(attempts.refuse(entry, e.to_string())),
     };
     let envelope = match client
         .fetch_blob(
@@ -782,15 +856,9 @@ async fn offer_one<C: RegistryApi>(
     {
         Ok(b) => b,
         Err(e) if e.is_unavailable() => return Err(e),
-        Err(e) => {
-            return Ok(unavailable(
-                session,
-                Some(&signature.envelope.media_type),
-                e.to_string(),
-            ));
-        }
+        Err(e) => return Ok(attempts.fault(entry, Some(&signature.envelope.media_type), e)),
     };
-    Ok(session.offer(SignatureInput {
+    Ok(attempts.offer(SignatureInput {
         signature_digest: Some(&signature.digest),
         media_type: &signature.envelope.media_type,
         envelope: &envelope,
@@ -1310,7 +1378,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn descriptor_caps_fail_the_signature_without_fetching_it() {
+    async fn descriptor_caps_are_an_error_naming_the_cap_without_fetching() {
         let reg = FakeRegistry::new();
         let img = image(&reg, UP);
         let small = reg.add_signature(UP, REPO, &img, b"envelope-a");
@@ -1323,41 +1391,40 @@ mod tests {
             ..Limits::default()
         };
         assert!(img.size < limits.max_manifest_bytes);
-        let v = verify(&reg, &trust.verifier(limits), &[upstream()], tag("v1"))
+        let e = verify(&reg, &trust.verifier(limits), &[upstream()], tag("v1"))
             .await
-            .unwrap();
-        let r = rejected(&v);
-        assert_eq!(r.reason, RejectReason::AllSignaturesFailed);
-        let failures = retrieval_failures(r);
-        assert!(failures[0].contains("over the limit"), "{failures:?}");
-        assert!(failures[1].contains("over the limit"), "{failures:?}");
+            .unwrap_err();
+        assert!(
+            matches!(&e, RegistryError::Protocol { detail, .. } if detail.contains("over the limit")),
+            "{e}"
+        );
+        assert!(e.to_string().contains(small.digest.as_str()), "{e}");
         let calls = reg.calls();
         assert!(!calls.contains(&manifest_call(UP, small.digest.as_str())));
         assert!(!calls.contains(&manifest_call(UP, big.digest.as_str())));
 
-        // With room for the manifests, the envelope over its cap is refused unrequested.
+        // With room for the manifests, the envelope over its cap is refused unrequested, after
+        // the other signature was read whole (and failed its checks).
         let limits = Limits {
             max_envelope_bytes: 4095,
             ..Limits::default()
         };
-        let v = verify(&reg, &trust.verifier(limits), &[upstream()], tag("v1"))
+        let e = verify(&reg, &trust.verifier(limits), &[upstream()], tag("v1"))
             .await
-            .unwrap();
-        let failures = retrieval_failures(rejected(&v));
-        assert_eq!(failures[0], "");
+            .unwrap_err();
         assert!(
-            failures[1].contains("larger than 4095 bytes"),
-            "{failures:?}"
+            matches!(&e, RegistryError::TooLarge { limit: 4095, .. }),
+            "{e}"
         );
-        assert!(
-            reg.calls()
-                .contains(&manifest_call(UP, big.digest.as_str()))
-        );
-        assert!(!reg.calls().contains(&blob_call(UP, &big_envelope.digest)));
+        assert!(e.to_string().contains("larger than 4095 bytes"), "{e}");
+        let calls = reg.calls();
+        assert!(calls.contains(&blob_call(UP, &reg.envelope(UP, REPO, &small).digest)));
+        assert!(calls.contains(&manifest_call(UP, big.digest.as_str())));
+        assert!(!calls.contains(&blob_call(UP, &big_envelope.digest)));
     }
 
     #[tokio::test]
-    async fn a_signature_whose_size_or_digest_is_wrong_fails_that_signature() {
+    async fn a_signature_whose_size_or_digest_is_wrong_is_an_error_after_the_others_are_tried() {
         let reg = FakeRegistry::new();
         let img = image(&reg, UP);
         // Listed one byte shorter than the manifest is.
@@ -1375,22 +1442,56 @@ mod tests {
         reg.put_blob_as(UP, REPO, &envelope.digest, b"envelope-C");
 
         let trust = Trust::new("strict");
-        let v = verify(
+        let e = verify(
             &reg,
             &trust.verifier(Limits::default()),
             &[upstream()],
             tag("v1"),
         )
         .await
-        .unwrap();
-        let r = rejected(&v);
-        assert_eq!(r.reason, RejectReason::AllSignaturesFailed);
-        let failures = retrieval_failures(r);
-        assert_eq!(failures.len(), 3, "{failures:?}");
-        assert!(failures[0].contains("body larger than"), "{failures:?}");
-        assert!(failures[1].contains("does not match"), "{failures:?}");
-        assert!(failures[2].contains("does not match"), "{failures:?}");
-        assert!(r.reports[2].envelope_media_type.as_deref() == Some(fake::JWS));
+        .unwrap_err();
+        // The first fault is the answer; every signature was still tried (a later one could
+        // have been accepted).
+        assert!(matches!(&e, RegistryError::TooLarge { .. }), "{e}");
+        assert!(e.to_string().contains("body larger than"), "{e}");
+        let calls = reg.calls();
+        assert!(
+            calls.contains(&manifest_call(UP, lying.digest.as_str())),
+            "{calls:?}"
+        );
+        assert!(
+            calls.contains(&blob_call(UP, &envelope.digest)),
+            "{calls:?}"
+        );
+
+        // Each fault alone is an error of its own kind, never a rejection.
+        for (name, wrong) in [("manifest", &lying), ("envelope", &tampered)] {
+            let reg = FakeRegistry::new();
+            let img = image(&reg, UP);
+            let sig = reg.add_signature(UP, REPO, &img, b"envelope-b");
+            let env = reg.envelope(UP, REPO, &sig);
+            match name {
+                "manifest" => {
+                    let mut bytes = fake::signature_manifest(&img, &env);
+                    bytes[0] = b' ';
+                    reg.put_manifest_as(UP, REPO, &sig.digest, &bytes);
+                }
+                _ => reg.put_blob_as(UP, REPO, &env.digest, b"envelope-B"),
+            }
+            let e = verify(
+                &reg,
+                &trust.verifier(Limits::default()),
+                &[upstream()],
+                tag("v1"),
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(&e, RegistryError::DigestMismatch { .. }),
+                "{name} ({}): {e}",
+                wrong.digest
+            );
+        }
     }
 
     #[tokio::test]
@@ -1420,7 +1521,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_signature_that_is_not_found_fails_as_a_signature_not_as_no_signature() {
+    async fn a_signature_that_is_not_found_is_an_error_not_a_rejection_nor_no_signature() {
         let trust = Trust::new("strict");
         let verifier = trust.verifier(Limits::default());
         for what in ["manifest", "envelope"] {
@@ -1432,17 +1533,30 @@ mod tests {
                 _ => blob_call(UP, &reg.envelope(UP, REPO, &sig).digest),
             };
             reg.fail(call, Fault::NotFound, None);
-            let v = verify(&reg, &verifier, &[upstream()], tag("v1"))
+            let e = verify(&reg, &verifier, &[upstream()], tag("v1"))
                 .await
-                .unwrap();
-            let r = rejected(&v);
-            assert_eq!(r.reason, RejectReason::AllSignaturesFailed, "{what}");
-            assert!(
-                retrieval_failures(r)[0].contains("not found"),
-                "{what}: {:?}",
-                retrieval_failures(r)
-            );
+                .unwrap_err();
+            assert!(!e.is_unavailable(), "{what}: {e}");
+            assert!(e.to_string().contains("not found"), "{what}: {e}");
+            assert!(e.to_string().contains(UP), "{what}: {e}");
         }
+        // Read whole from a second host, the same signature is judged on its bytes.
+        let reg = FakeRegistry::new();
+        let img = image(&reg, MIRROR);
+        image(&reg, UP);
+        let sig = reg.add_signature(MIRROR, REPO, &img, b"envelope-a");
+        assert_eq!(reg.add_signature(UP, REPO, &img, b"envelope-a"), sig);
+        reg.fail(
+            manifest_call(MIRROR, sig.digest.as_str()),
+            Fault::NotFound,
+            None,
+        );
+        let v = verify(&reg, &verifier, &[mirror(), upstream()], tag("v1"))
+            .await
+            .unwrap();
+        let r = rejected(&v);
+        assert_eq!(r.reason, RejectReason::AllSignaturesFailed);
+        assert_eq!(tried(r), [sig.digest.clone(), sig.digest.clone()]);
     }
 
     #[tokio::test]

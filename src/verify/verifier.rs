@@ -525,7 +525,8 @@ impl Session<'_> {
         &self.request
     }
 
-    fn progress(&self) -> Progress {
+    /// Whether the session still wants signatures, and if not, why.
+    pub fn progress(&self) -> Progress {
         if self.accepted.is_some() {
             Progress::Accepted
         } else if self.reports.len() >= self.verifier.limits.max_signature_attempts {

@@ -1140,12 +1140,15 @@ fn sockets_from_systemd_are_matched_by_path() {
     // A socket that matches no configured one is refused, by name, at start.
     let mut d = start(&["{socket}", "{cri}", "run/stray.sock"]);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !d.socket.exists() {
-        assert!(Instant::now() < deadline, "{}", d.log());
+    // The first connection starts the daemon. systemd-socket-activate binds the path before
+    // it listens on it: until then a connection is refused, so retry until it is taken.
+    let _first = loop {
+        match std::os::unix::net::UnixStream::connect(&d.socket) {
+            Ok(c) => break c,
+            Err(e) => assert!(Instant::now() < deadline, "{e}: {}", d.log()),
+        }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    // The first connection starts the daemon.
-    let _first = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+    };
     assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(2), "{}", d.log());
     let log = d.log();
     assert!(
