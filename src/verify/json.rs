@@ -592,4 +592,46 @@ mod tests {
         // The value budgets are sized on it (limits::MAX_JSON_VALUES, MAX_TRUST_POLICY_VALUES).
         assert!(std::mem::size_of::<Node>() <= std::mem::size_of::<Value>());
     }
+
+    /// Arbitrary JSON without duplicate keys (a serde_json Map cannot hold any), a few levels
+    /// deep, with every kind of scalar and strings that need escaping.
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let scalar = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e300f64..1e300).prop_map(Value::from),
+            r#"[ -~\u{0}-\u{1f}\u{7f}é😀\\"]{0,8}"#.prop_map(Value::from),
+        ];
+        scalar.prop_recursive(4, 64, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(r#"[a-c"\\é]{0,3}"#, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reads_what_serde_json_writes_as_serde_json_reads_it(value in any_value()) {
+            // Compared with what serde_json reads back, not with `value`: without its
+            // float_roundtrip feature serde_json may read a float one ulp off.
+            let text = serde_json::to_vec(&value).unwrap();
+            let expected: Value = serde_json::from_slice(&text).unwrap();
+            proptest::prop_assert_eq!(value_strict(&text).unwrap(), expected.clone());
+            let pretty = serde_json::to_vec_pretty(&value).unwrap();
+            proptest::prop_assert_eq!(value_strict(&pretty).unwrap(), expected.clone());
+            let tree = tree_with_limit(&text, MAX_JSON_VALUES).unwrap();
+            proptest::prop_assert_eq!(tree.into_value(), expected);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = value_strict(&bytes);
+            let _ = tree_with_limit(&bytes, 64);
+        }
+    }
 }
