@@ -6,15 +6,20 @@
 //! The document is checked completely when it is loaded, so that a bad policy fails before any
 //! image is verified, and the checked types below cannot be built any other way. We follow
 //! notation-go's validation rules, and are stricter where notation's JSON decoding is lax:
-//! unknown fields, duplicate keys, `null` and trailing data are errors here.
+//! unknown fields, duplicate keys, `null` and trailing data are errors here. The bytes are
+//! parsed by the core's one strict JSON reader ([`super::json`]), which finds duplicate keys,
+//! trailing data and nesting too deep; this module walks the tree in document order and names
+//! the JSON path of the first problem.
 
 use core::fmt;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use x509_cert::name::Name;
 
 use super::dn::{DistinguishedName, DnError, render_go_style};
+use super::json::{
+    JsonError, KeyProblem, Node, Object, element_path, member_path, tree_with_limit,
+};
 
 /// Largest policy document we read, in bytes (1 MiB).
 ///
@@ -22,6 +27,17 @@ use super::dn::{DistinguishedName, DnError, render_go_style};
 /// statement is 200–400 bytes, so 1 MiB holds thousands of statements, far more than any real
 /// deployment, while bounding the memory the parsed document takes and the work validation does.
 pub const MAX_TRUST_POLICY_BYTES: usize = 1024 * 1024;
+
+/// Most JSON values the parser accepts in a policy document: more than a document within
+/// [`MAX_TRUST_POLICY_BYTES`] can hold, so that a policy is never refused for its number of
+/// values, which would hide what is wrong with it.
+///
+/// Every value the parser counts begins at a byte of its own, except one missing where the
+/// input ends (parsing fails there), so `n` bytes give at most `n + 1` values. The byte limit
+/// is the real bound: a complete document needs a `,` or `:` before every value after the
+/// first in its container, so 1 MiB holds about 512 Ki values, and a parsed value is 32 bytes:
+/// 16 MiB (up to twice that with the arrays' spare capacity).
+pub const MAX_TRUST_POLICY_VALUES: usize = MAX_TRUST_POLICY_BYTES + 2;
 
 /// Most `trustedIdentities` one statement may list.
 ///
@@ -448,7 +464,8 @@ impl TrustPolicyDocument {
                 limit: MAX_TRUST_POLICY_BYTES,
             });
         }
-        let root: Json = serde_json::from_slice(bytes).map_err(PolicyError::MalformedJson)?;
+        let root =
+            tree_with_limit(bytes, MAX_TRUST_POLICY_VALUES).map_err(PolicyError::MalformedJson)?;
         build_document(&root)
     }
 
@@ -569,7 +586,7 @@ pub enum PolicyError {
     },
     /// The bytes are not one JSON value (syntax, UTF-8, nesting depth or trailing data).
     #[error("trust policy document is not valid JSON: {0}")]
-    MalformedJson(#[source] serde_json::Error),
+    MalformedJson(#[source] JsonError),
     /// A problem outside any statement (`version`, `trustPolicies`, top-level keys).
     #[error("trust policy document: {field}: {violation}")]
     Document {
@@ -806,96 +823,6 @@ pub enum ScopeProblem {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A JSON tree that keeps duplicate keys, so that they can be reported with their path.
-// ---------------------------------------------------------------------------------------------
-
-enum Json {
-    Null,
-    Bool,
-    Number,
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Null => "null",
-            Self::Bool => "a boolean",
-            Self::Number => "a number",
-            Self::String(_) => "a string",
-            Self::Array(_) => "an array",
-            Self::Object(_) => "an object",
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(JsonVisitor)
-    }
-}
-
-struct JsonVisitor;
-
-impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Json, E> {
-        Ok(Json::Bool)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Json, E> {
-        Ok(Json::Number)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Json, E> {
-        Ok(Json::Number)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Json, E> {
-        Ok(Json::Number)
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Json, E> {
-        Ok(Json::String(value.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, value: String) -> Result<Json, E> {
-        Ok(Json::String(value))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Json::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(entry) = map.next_entry::<String, Json>()? {
-            entries.push(entry);
-        }
-        Ok(Json::Object(entries))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Validation.
 // ---------------------------------------------------------------------------------------------
 
@@ -912,15 +839,7 @@ const STATEMENT_KEYS: &[&str] = &[
 ];
 const SIGNATURE_VERIFICATION_KEYS: &[&str] = &["level", "override", "verifyTimestamp"];
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-fn wrong_type(path: &str, expected: &'static str, found: &Json) -> Fail {
+fn wrong_type(path: &str, expected: &'static str, found: &Node) -> Fail {
     (
         path.to_owned(),
         Violation::WrongType {
@@ -930,57 +849,45 @@ fn wrong_type(path: &str, expected: &'static str, found: &Json) -> Fail {
     )
 }
 
-/// The entries of an object, after refusing duplicate and unknown keys (in document order, so
-/// the first problem written is the one reported).
-fn object<'a>(
-    value: &'a Json,
-    path: &str,
-    allowed: Option<&[&str]>,
-) -> Result<&'a [(String, Json)], Fail> {
-    let Json::Object(entries) = value else {
+/// An object, after refusing duplicate and unknown keys (in document order, so the first
+/// problem written is the one reported). The parser found the duplicates; they are reported
+/// here so that a problem written earlier in the document is reported first, as the document
+/// is checked in order.
+fn object<'a>(value: &'a Node, path: &str, allowed: Option<&[&str]>) -> Result<&'a Object, Fail> {
+    let Node::Object(object) = value else {
         return Err(wrong_type(path, "an object", value));
     };
-    // A set, not a scan of the earlier keys: `override` allows any key, and a scan would be
-    // quadratic in a document that may hold 100,000 of them.
-    let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
-    for (key, _) in entries {
-        if allowed.is_some_and(|allowed| !allowed.contains(&key.as_str())) {
-            return Err((join(path, key), Violation::UnknownField));
-        }
-        if !seen.insert(key) {
-            return Err((join(path, key), Violation::DuplicateKey));
-        }
+    let known = |key: &str| allowed.is_none_or(|allowed| allowed.contains(&key));
+    match object.first_key_problem(known) {
+        None => Ok(object),
+        Some(KeyProblem::Unknown(key)) => Err((member_path(path, key), Violation::UnknownField)),
+        Some(KeyProblem::Duplicate(key)) => Err((member_path(path, key), Violation::DuplicateKey)),
     }
-    Ok(entries)
 }
 
-fn field<'a>(entries: &'a [(String, Json)], key: &str) -> Option<&'a Json> {
-    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
-fn string<'a>(value: &'a Json, path: &str) -> Result<&'a str, Fail> {
+fn string<'a>(value: &'a Node, path: &str) -> Result<&'a str, Fail> {
     match value {
-        Json::String(text) => Ok(text),
+        Node::String(text) => Ok(text),
         other => Err(wrong_type(path, "a string", other)),
     }
 }
 
 /// A list of strings; absent counts as empty, as in notation.
-fn strings<'a>(value: Option<&'a Json>, path: &str) -> Result<Vec<&'a str>, Fail> {
+fn strings<'a>(value: Option<&'a Node>, path: &str) -> Result<Vec<&'a str>, Fail> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
-    let Json::Array(items) = value else {
+    let Node::Array(items) = value else {
         return Err(wrong_type(path, "an array of strings", value));
     };
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| string(item, &format!("{path}[{i}]")))
+        .map(|(i, item)| string(item, &element_path(path, i)))
         .collect()
 }
 
-fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
+fn build_document(root: &Node) -> Result<TrustPolicyDocument, PolicyError> {
     let document = |(field, violation): Fail| PolicyError::Document {
         field,
         violation: Box::new(violation),
@@ -998,7 +905,7 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
         }
     })?;
 
-    let version = match field(entries, "version") {
+    let version = match entries.get("version") {
         None => return Err(document(("version".to_owned(), Violation::Missing))),
         Some(value) => string(value, "version").map_err(document)?,
     };
@@ -1014,9 +921,9 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
         )));
     }
 
-    let statements = match field(entries, "trustPolicies") {
+    let statements = match entries.get("trustPolicies") {
         None => return Err(document(("trustPolicies".to_owned(), Violation::Missing))),
-        Some(Json::Array(items)) => items,
+        Some(Node::Array(items)) => items,
         Some(other) => {
             return Err(document(wrong_type(
                 "trustPolicies",
@@ -1073,7 +980,7 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
                 };
                 return Err(PolicyError::Statement {
                     statement: StatementRef::Named(policy.name.clone()),
-                    field: format!("registryScopes[{j}]"),
+                    field: element_path("registryScopes", j),
                     violation: Box::new(violation),
                 });
             }
@@ -1088,9 +995,9 @@ fn build_document(root: &Json) -> Result<TrustPolicyDocument, PolicyError> {
 }
 
 /// How errors will name a statement: its first `name` if that is a non-empty string.
-fn statement_ref(index: usize, value: &Json) -> StatementRef {
-    if let Json::Object(entries) = value
-        && let Some(Json::String(name)) = field(entries, "name")
+fn statement_ref(index: usize, value: &Node) -> StatementRef {
+    if let Node::Object(entries) = value
+        && let Some(Node::String(name)) = entries.get("name")
         && !name.is_empty()
     {
         return StatementRef::Named(name.clone());
@@ -1100,10 +1007,10 @@ fn statement_ref(index: usize, value: &Json) -> StatementRef {
 
 /// Checks one statement in notation's order: name, signatureVerification, trust stores and
 /// identities, then registry scopes.
-fn build_statement(value: &Json) -> Result<TrustPolicy, Fail> {
+fn build_statement(value: &Node) -> Result<TrustPolicy, Fail> {
     let entries = object(value, "", Some(STATEMENT_KEYS))?;
 
-    let name = match field(entries, "name") {
+    let name = match entries.get("name") {
         None => return Err(("name".to_owned(), Violation::Missing)),
         Some(value) => string(value, "name")?,
     };
@@ -1111,15 +1018,15 @@ fn build_statement(value: &Json) -> Result<TrustPolicy, Fail> {
         return Err(("name".to_owned(), Violation::Empty));
     }
 
-    let signature_verification = match field(entries, "signatureVerification") {
+    let signature_verification = match entries.get("signatureVerification") {
         None => return Err(("signatureVerification".to_owned(), Violation::Missing)),
         Some(value) => build_signature_verification(value)?,
     };
     let level = signature_verification.level;
 
     // Types first, so that a wrong type is reported as such and not as "empty".
-    let stores = strings(field(entries, "trustStores"), "trustStores")?;
-    let identities = strings(field(entries, "trustedIdentities"), "trustedIdentities")?;
+    let stores = strings(entries.get("trustStores"), "trustStores")?;
+    let identities = strings(entries.get("trustedIdentities"), "trustedIdentities")?;
     let (trust_stores, trusted_identities, ignored_identities) = if level == VerificationLevel::Skip
     {
         if !stores.is_empty() {
@@ -1158,7 +1065,7 @@ fn build_statement(value: &Json) -> Result<TrustPolicy, Fail> {
         (trust_stores, trusted, ignored)
     };
 
-    let registry_scopes = build_registry_scopes(field(entries, "registryScopes"))?;
+    let registry_scopes = build_registry_scopes(entries.get("registryScopes"))?;
 
     Ok(TrustPolicy {
         name: name.to_owned(),
@@ -1170,12 +1077,12 @@ fn build_statement(value: &Json) -> Result<TrustPolicy, Fail> {
     })
 }
 
-fn build_signature_verification(value: &Json) -> Result<SignatureVerification, Fail> {
+fn build_signature_verification(value: &Node) -> Result<SignatureVerification, Fail> {
     const PATH: &str = "signatureVerification";
     let entries = object(value, PATH, Some(SIGNATURE_VERIFICATION_KEYS))?;
 
-    let level_path = join(PATH, "level");
-    let level_text = match field(entries, "level") {
+    let level_path = member_path(PATH, "level");
+    let level_text = match entries.get("level") {
         None => return Err((level_path, Violation::Missing)),
         Some(value) => string(value, &level_path)?,
     };
@@ -1192,15 +1099,15 @@ fn build_signature_verification(value: &Json) -> Result<SignatureVerification, F
     })?;
 
     let mut overrides = Overrides::default();
-    if let Some(value) = field(entries, "override") {
-        let override_path = join(PATH, "override");
+    if let Some(value) = entries.get("override") {
+        let override_path = member_path(PATH, "override");
         let pairs = object(value, &override_path, None)?;
         // notation ignores an empty override map even at skip; only real overrides conflict.
         if level == VerificationLevel::Skip && !pairs.is_empty() {
             return Err((override_path, Violation::OverrideOnSkip));
         }
-        for (key, action) in pairs {
-            let path = join(&override_path, key);
+        for (key, action) in pairs.entries() {
+            let path = member_path(&override_path, key);
             let validation = ValidationType::parse(key)
                 .ok_or((path.clone(), Violation::UnknownValidationType))?;
             let action_text = string(action, &path)?;
@@ -1223,10 +1130,10 @@ fn build_signature_verification(value: &Json) -> Result<SignatureVerification, F
         }
     }
 
-    let verify_timestamp = match field(entries, "verifyTimestamp") {
+    let verify_timestamp = match entries.get("verifyTimestamp") {
         None => VerifyTimestamp::Always,
         Some(value) => {
-            let path = join(PATH, "verifyTimestamp");
+            let path = member_path(PATH, "verifyTimestamp");
             let text = string(value, &path)?;
             VerifyTimestamp::parse(text).ok_or_else(|| {
                 (
@@ -1247,7 +1154,7 @@ fn build_signature_verification(value: &Json) -> Result<SignatureVerification, F
 }
 
 fn parse_trust_store(value: &str, index: usize) -> Result<TrustStoreRef, Fail> {
-    let path = format!("trustStores[{index}]");
+    let path = element_path("trustStores", index);
     let Some((kind, name)) = value.split_once(':') else {
         return Err((
             path,
@@ -1301,7 +1208,7 @@ fn build_identities(identities: &[&str]) -> Result<(TrustedIdentities, Vec<Strin
     let mut subjects: Vec<(&str, DistinguishedName)> = Vec::new();
     let mut ignored = Vec::new();
     for (i, identity) in identities.iter().enumerate() {
-        let path = format!("trustedIdentities[{i}]");
+        let path = element_path("trustedIdentities", i);
         if identity.is_empty() {
             return Err((path, Violation::Empty));
         }
@@ -1364,7 +1271,7 @@ fn build_identities(identities: &[&str]) -> Result<(TrustedIdentities, Vec<Strin
     Ok((TrustedIdentities::Subjects(subjects), ignored))
 }
 
-fn build_registry_scopes(value: Option<&Json>) -> Result<Vec<String>, Fail> {
+fn build_registry_scopes(value: Option<&Node>) -> Result<Vec<String>, Fail> {
     const PATH: &str = "registryScopes";
     let Some(value) = value else {
         return Err((PATH.to_owned(), Violation::Missing));
@@ -1382,7 +1289,7 @@ fn build_registry_scopes(value: Option<&Json>) -> Result<Vec<String>, Fail> {
         }
         check_scope(scope).map_err(|problem| {
             (
-                format!("{PATH}[{i}]"),
+                element_path(PATH, i),
                 Violation::InvalidRegistryScope {
                     scope: (*scope).to_owned(),
                     problem,
@@ -1611,6 +1518,87 @@ mod tests {
         assert_eq!(statement, StatementRef::Named("prod".into()));
         assert_eq!(field, "signatureVerification.override.expiry");
         assert_eq!(violation, Violation::DuplicateKey);
+    }
+
+    #[test]
+    fn a_duplicate_key_names_its_statement_and_path() {
+        // A duplicate inside the second statement: named by the statement's (first) name.
+        let second = r#"{"name":"two","name":"dup","registryScopes":["a/b"],
+            "signatureVerification":{"level":"strict"},"trustStores":["ca:a"],
+            "trustStores":["ca:b"],"trustedIdentities":["*"]}"#;
+        let text = format!(
+            r#"{{"version":"1.0","trustPolicies":[{},{second}]}}"#,
+            statement()
+        );
+        let err = TrustPolicyDocument::from_json(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "trust policy statement \"two\": name: duplicate key"
+        );
+        // A problem written before the duplicate is the one reported, even in an earlier
+        // statement; a duplicate inside a value of the wrong type is reported as the type.
+        let first =
+            r#"{"name":"one","registryScopes":[],"signatureVerification":{"level":"skip"}}"#;
+        let text = format!(r#"{{"version":"1.0","trustPolicies":[{first},{second}]}}"#);
+        let err = TrustPolicyDocument::from_json(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "trust policy statement \"one\": registryScopes: must not be empty"
+        );
+        let text = r#"{"x":{"a":1,"a":2},"version":"1.0","version":"1.0"}"#;
+        assert_eq!(
+            document_error(TrustPolicyDocument::from_json(text.as_bytes())),
+            ("x".into(), Violation::UnknownField)
+        );
+        let err = load_statement(|s| s["trustStores"] = json!([{"k": 1}])).unwrap_err();
+        let text = serde_json::to_string(&document(vec![statement()]))
+            .unwrap()
+            .replace(r#"["ca:acme"]"#, r#"[{"k":1,"k":1}]"#);
+        let dup = TrustPolicyDocument::from_json(text.as_bytes()).unwrap_err();
+        assert_eq!(dup.to_string(), err.to_string());
+        assert!(
+            err.to_string()
+                .ends_with("trustStores[0]: expected a string, found an object"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_value_budget_never_refuses_a_document_within_the_byte_limit() {
+        // The densest document that fits: a statement list of single-digit numbers, exactly
+        // MAX_TRUST_POLICY_BYTES long. It is refused for what it says, not for its size.
+        let head = br#"{"version":"1.0","trustPolicies":[0"#;
+        let mut doc = head.to_vec();
+        while doc.len() + 2 + 2 <= MAX_TRUST_POLICY_BYTES {
+            doc.extend_from_slice(b",0");
+        }
+        doc.extend_from_slice(b"]}");
+        assert!(doc.len() <= MAX_TRUST_POLICY_BYTES);
+        let (statement, field, violation) = statement_error(TrustPolicyDocument::from_json(&doc));
+        assert_eq!(
+            (statement, field.as_str()),
+            (StatementRef::Index(0), "(statement)")
+        );
+        assert!(matches!(
+            violation,
+            Violation::WrongType {
+                found: "a number",
+                ..
+            }
+        ));
+        // The most values per byte a parse counts: one-byte values and separators, cut short
+        // (an unclosed array needs no closing byte).
+        let mut doc = b"[0".to_vec();
+        doc.resize(MAX_TRUST_POLICY_BYTES, b'0');
+        for (i, byte) in doc.iter_mut().enumerate().skip(2) {
+            *byte = if i % 2 == 0 { b',' } else { b'0' };
+        }
+        let err = TrustPolicyDocument::from_json(&doc).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("trust policy document is not valid JSON: EOF while parsing"),
+            "{err}"
+        );
     }
 
     #[test]
