@@ -67,6 +67,9 @@ mod registry_cli;
 #[path = "it/registry_referrers.rs"]
 mod registry_referrers;
 
+#[path = "it/registry_faults.rs"]
+mod registry_faults;
+
 #[path = "it/ocsp.rs"]
 mod ocsp;
 

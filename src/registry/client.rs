@@ -233,27 +233,14 @@ impl RegistryClient {
             .connect_timeout(ep.dial_timeout.unwrap_or(self.options.connect_timeout))
             .timeout(self.options.request_timeout)
             .user_agent(concat!("notaryd/", env!("CARGO_PKG_VERSION")));
+        // Redirects are followed by `send`, hop by hop, so that an error names the hop that
+        // failed (blob storage), and no credential goes to another host.
+        builder = builder.redirect(reqwest::redirect::Policy::none());
         if ep.scheme == "http" {
             // A plain-HTTP host needs no TLS: skip loading the system roots (4–6 ms, most of a
             // one-shot verification against a local registry). A redirect to HTTPS (blob
-            // storage such as S3 behind a plain-HTTP registry) stops here and is followed by
-            // `send` with a client that has them.
-            let max = self.options.max_redirects;
-            builder = builder
-                .tls_certs_only(Vec::<reqwest::Certificate>::new())
-                .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                    if attempt.url().scheme() != "http" {
-                        attempt.stop()
-                    } else if attempt.previous().len() > max {
-                        attempt.error("too many redirects")
-                    } else {
-                        attempt.follow()
-                    }
-                }));
-        } else {
-            builder = builder.redirect(reqwest::redirect::Policy::limited(
-                self.options.max_redirects,
-            ));
+            // storage such as S3 behind a plain-HTTP registry) gets a client that has them.
+            builder = builder.tls_certs_only(Vec::<reqwest::Certificate>::new());
         }
         if ep.scheme == "https" {
             let mut roots = Vec::new();
@@ -334,13 +321,16 @@ impl RegistryClient {
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let sent = crate::clock::monotonic();
+            let headers_sent = headers.clone();
             let response = http
                 .request(method.clone(), url)
                 .headers(headers)
                 .send()
                 .await
                 .map_err(|e| transport_error(ep, url, &e, &self.options))?;
-            let response = self.follow_to_https(ep, &method, response, accept).await?;
+            let response = self
+                .follow_redirects(ep, &method, response, &headers_sent, url)
+                .await?;
             let status = response.status();
             tracing::debug!(
                 %method,
@@ -349,6 +339,21 @@ impl RegistryClient {
                 headers_ms = sent.elapsed().as_secs_f64() * 1e3,
                 "registry request"
             );
+            // A 401 or 403 from where a redirect led (blob storage refusing its presigned
+            // URL) is that server's answer, not the registry asking for credentials.
+            if (status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN)
+                && !on_endpoint(response.url(), ep)
+            {
+                return Err(status_error(
+                    match method {
+                        Method::HEAD => "HEAD",
+                        _ => "GET",
+                    },
+                    url,
+                    response,
+                )
+                .await);
+            }
             if status == StatusCode::UNAUTHORIZED && !reauthenticated {
                 reauthenticated = true;
                 self.learn_challenge(ep, repository, &scope, &response)?;
@@ -377,48 +382,73 @@ impl RegistryClient {
         }
     }
 
-    /// A plain-HTTP endpoint's redirect to an `https://` location (which its own client
-    /// stops at), followed with an HTTPS client that trusts the system roots. No credentials
-    /// go along: the location is another server (a presigned storage URL carries its own).
-    async fn follow_to_https(
+    /// Follows redirects from `response`, at most `max_redirects` hops. A hop on the
+    /// endpoint's own host gets the request's headers again; a hop elsewhere (blob storage,
+    /// whose presigned URL carries its own authorisation) gets none of them and a client with
+    /// the system roots. Errors name the hop that failed, without its query.
+    async fn follow_redirects(
         &self,
         ep: &Endpoint,
         method: &Method,
-        response: reqwest::Response,
-        accept: Option<&str>,
+        mut response: reqwest::Response,
+        headers: &HeaderMap,
+        asked: &str,
     ) -> Result<reqwest::Response, RegistryError> {
-        if ep.scheme != "http" || !response.status().is_redirection() {
-            return Ok(response);
+        let mut hops = 0;
+        while response.status().is_redirection() {
+            let Some(location) = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| response.url().join(l).ok())
+            else {
+                return Ok(response);
+            };
+            hops += 1;
+            if hops > self.options.max_redirects {
+                return Err(RegistryError::Protocol {
+                    url: answered_by(asked, response.url()),
+                    detail: format!("more than {} redirects", self.options.max_redirects),
+                });
+            }
+            if !matches!(location.scheme(), "http" | "https") {
+                return Err(RegistryError::Protocol {
+                    url: answered_by(asked, response.url()),
+                    detail: format!("redirect to a {}: URL", location.scheme()),
+                });
+            }
+            let same_host = on_endpoint(&location, ep) && location.scheme() == ep.scheme;
+            let target = if same_host {
+                ep.clone()
+            } else {
+                Endpoint {
+                    scheme: if location.scheme() == "https" {
+                        "https"
+                    } else {
+                        "http"
+                    },
+                    host: host_of(&location),
+                    tls: TlsOptions::default(),
+                    headers: Vec::new(),
+                    is_upstream: false,
+                    ..ep.clone()
+                }
+            };
+            let http = self.http_for(&target)?;
+            let mut request = http.request(method.clone(), location.as_str());
+            if same_host {
+                request = request.headers(headers.clone());
+            } else if let Some(accept) = headers.get(ACCEPT) {
+                request = request.header(ACCEPT, accept.clone());
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let shown = answered_by(asked, &location);
+            response = request
+                .send()
+                .await
+                .map_err(|e| transport_error(&target, &shown, &e, &self.options))?;
         }
-        let Some(location) = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|l| response.url().join(l).ok())
-            .filter(|u| u.scheme() == "https")
-        else {
-            return Ok(response);
-        };
-        let host = location.host_str().unwrap_or_default().to_owned()
-            + &location.port().map(|p| format!(":{p}")).unwrap_or_default();
-        let target = Endpoint {
-            scheme: "https",
-            host,
-            tls: TlsOptions::default(),
-            headers: Vec::new(),
-            is_upstream: false,
-            ..ep.clone()
-        };
-        let http = self.http_for(&target)?;
-        let mut request = http.request(method.clone(), location.as_str());
-        if let Some(a) = accept {
-            request = request.header(ACCEPT, a);
-        }
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        request
-            .send()
-            .await
-            .map_err(|e| transport_error(&target, location.as_str(), &e, &self.options))
+        Ok(response)
     }
 
     /// The `Authorization` header value for a request, from what the host is known to want.
@@ -1068,9 +1098,49 @@ async fn status_error(
     let status = response.status().as_u16();
     RegistryError::Status {
         method,
-        url: url.to_owned(),
+        url: answered_by(url, response.url()),
         status,
         message: error_message(response).await,
+    }
+}
+
+/// `host[:port]` of a URL.
+fn host_of(u: &reqwest::Url) -> String {
+    let host = u.host_str().unwrap_or_default();
+    match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+}
+
+/// A URL as errors show it: without its query and fragment (a presigned storage URL carries
+/// its credentials there).
+fn shown_url(u: &reqwest::Url) -> String {
+    let mut u = u.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// Whether two URLs are on one host and port (an explicit default port is the default).
+fn same_authority(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Whether `u` is on the endpoint's own host (not where a redirect led).
+fn on_endpoint(u: &reqwest::Url, ep: &Endpoint) -> bool {
+    reqwest::Url::parse(&format!("{}://{}/", ep.scheme, ep.host))
+        .is_ok_and(|e| same_authority(&e, u))
+}
+
+/// The URL that answered: `asked`, or the place a redirect led to when that is another host
+/// (blob storage), so that an error names who failed.
+fn answered_by(asked: &str, answered: &reqwest::Url) -> String {
+    let same_host = reqwest::Url::parse(asked).is_ok_and(|a| same_authority(&a, answered));
+    if same_host {
+        asked.to_owned()
+    } else {
+        format!("{asked} (redirected to {})", shown_url(answered))
     }
 }
 
@@ -1080,9 +1150,13 @@ fn transport_error(
     e: &reqwest::Error,
     options: &ClientOptions,
 ) -> RegistryError {
+    // After a redirect to another host (blob storage), that host is the one that failed.
+    let redirected = e.url().filter(|u| !on_endpoint(u, ep));
+    let host = redirected.map_or_else(|| ep.host.clone(), host_of);
+    let url = redirected.map_or_else(|| url.to_owned(), |u| answered_by(url, u));
     if e.is_timeout() && e.is_connect() {
         return RegistryError::Timeout {
-            what: format!("connecting to {} for {url}", ep.host),
+            what: format!("connecting to {host} for {url}"),
             after: ep.dial_timeout.unwrap_or(options.connect_timeout),
         };
     }
@@ -1095,21 +1169,25 @@ fn transport_error(
     // reqwest's Display hides the cause chain; the innermost cause names what actually failed
     // (connection refused, certificate unknown, the redirect policy's reason …).
     let mut detail = e.to_string();
+    let mut malformed = false;
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         detail = format!("{detail}: {s}");
+        // An answer that is not HTTP (a head over hyper's limit, a bad status line) came from
+        // a registry that is reachable: a protocol fault, not "unreachable".
+        malformed |= s
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse);
         source = s.source();
     }
-    if e.is_redirect() {
-        return RegistryError::Protocol {
-            url: url.to_owned(),
-            detail,
-        };
+    // reqwest's text names the URL whole; a presigned storage URL's query is a credential.
+    if let Some(u) = e.url() {
+        detail = detail.replace(u.as_str(), &shown_url(u));
     }
-    RegistryError::Network {
-        host: ep.host.clone(),
-        detail,
+    if e.is_redirect() || malformed {
+        return RegistryError::Protocol { url, detail };
     }
+    RegistryError::Network { host, detail }
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by registries in practice and is
