@@ -318,8 +318,9 @@ impl CriProxy {
             }
             Err(e) => return denied(Code::InvalidArgument, &e.to_string()),
             Ok(request) => {
+                let pending = self.decider.begin(&request, started);
                 let (decision, cached) = self.decider.decide(&request).await;
-                self.decider.record(&request, &decision, cached, started);
+                pending.answered(&request, &decision, cached);
                 match (decision.allowed(), decision.target()) {
                     (true, Some(d)) => Some(d.clone()),
                     // An overloaded daemon gave no verdict (the gRPC route says

@@ -5,14 +5,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
 use crate::api::v1;
 use crate::report::OutputFormat;
 use crate::service::decider::{
-    Decider, DecisionRequest, check_namespace, check_reference, credential_from,
+    Decider, DecisionRequest, Pending, check_namespace, check_reference, credential_from,
 };
 use crate::service::{Decision, Outcome};
 use crate::verify::descriptor::Digest;
@@ -170,10 +169,9 @@ impl VerifierService {
         checked: &Checked,
         decision: &Decision,
         cached: bool,
-        started: Instant,
+        pending: Pending,
     ) -> v1::VerifyResponse {
-        self.decider
-            .record(&checked.request, decision, cached, started);
+        pending.answered(&checked.request, decision, cached);
         let allowed = decision.allowed();
         let outcome = decision.outcome();
         v1::VerifyResponse {
@@ -216,8 +214,9 @@ impl v1::verifier_server::Verifier for VerifierService {
             .and_then(|c| c.pid().map(|pid| (c.uid(), pid)));
         let mut checked = check_request(request.into_inner())?;
         checked.request.client = client;
+        let pending = self.decider.begin(&checked.request, started);
         let (decision, cached) = self.decider.decide(&checked.request).await;
-        let response = self.respond(&checked, &decision, cached, started);
+        let response = self.respond(&checked, &decision, cached, pending);
         if decision.overload() {
             return Err(Status::resource_exhausted(decision.reason().to_owned()));
         }

@@ -566,9 +566,23 @@ impl Decider {
             .inc();
     }
 
+    /// Starts one request's record: the audit line is written when the adapter answers
+    /// ([`Pending::answered`]), or, when the request ends without an answer (the client went
+    /// away, the daemon stopped at the end of its grace period), when the guard is dropped —
+    /// so every request that reached the use case is logged exactly once.
+    pub fn begin(self: &Arc<Self>, request: &DecisionRequest, started: Instant) -> Pending {
+        Pending {
+            decider: Arc::clone(self),
+            reference: request.reference_text.clone(),
+            namespace: request.namespace.clone(),
+            started,
+            answered: false,
+        }
+    }
+
     /// Counts and records one answer: the status counters, the metrics, the audit line, and a
-    /// log line for a denial. Every adapter calls it once for each request it answered.
-    pub fn record(
+    /// log line for a denial. Called through [`Pending::answered`], once per request.
+    fn record(
         &self,
         checked: &DecisionRequest,
         decision: &Decision,
@@ -615,6 +629,58 @@ impl Decider {
                 "denied"
             );
         }
+    }
+}
+
+/// One request between [`Decider::begin`] and its answer. See [`Decider::begin`].
+pub struct Pending {
+    decider: Arc<Decider>,
+    reference: String,
+    namespace: Option<String>,
+    started: Instant,
+    answered: bool,
+}
+
+impl Pending {
+    /// Records the answer given for `request`.
+    pub fn answered(mut self, request: &DecisionRequest, decision: &Decision, cached: bool) {
+        self.answered = true;
+        self.decider.record(request, decision, cached, self.started);
+    }
+}
+
+/// Why a request that reached the use case ended without an answer.
+pub const UNANSWERED: &str = "no answer: the request ended first (the client went away, or the daemon stopped at the \
+     end of its shutdown grace period)";
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        let d = &self.decider;
+        let elapsed = self.started.elapsed().as_secs_f64();
+        d.metrics.observe(Outcome::Error.as_str(), false, elapsed);
+        if d.audit.enabled() {
+            let record = AuditRecord {
+                time: crate::clock::now().to_string(),
+                reference: &self.reference,
+                digest: None,
+                namespace: self.namespace.as_deref(),
+                policy: None,
+                outcome: Outcome::Error.as_str(),
+                allowed: false,
+                signer: None,
+                reason: UNANSWERED,
+                cached: false,
+                duration_ms: elapsed * 1000.0,
+                generation: d.snapshot().generation,
+            };
+            if let Err(e) = d.audit.write(&record) {
+                tracing::error!(error = %e, "audit log write failed");
+            }
+        }
+        tracing::warn!(reference = %self.reference, "{UNANSWERED}");
     }
 }
 

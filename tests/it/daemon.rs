@@ -398,6 +398,82 @@ fn sigterm_drains_in_flight_requests() {
 }
 
 #[test]
+fn a_request_cut_at_the_end_of_the_grace_period_is_audited_and_the_exit_is_prompt() {
+    // A mirror that accepts connections and never answers holds the verification past the
+    // grace period (1 s, the request timeout 30 s); SIGTERM arrives meanwhile.
+    let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hole = blackhole.local_addr().unwrap();
+    let (connected_tx, connected) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in blackhole.incoming() {
+            held.push(c);
+            let _ = connected_tx.send(());
+        }
+    });
+    let mut s = setup_with(
+        "",
+        DaemonOptions {
+            server: "shutdown_grace_seconds = 1".into(),
+            registry: "request_timeout_seconds = 30\nconnect_timeout_seconds = 2".into(),
+            ..DaemonOptions::default()
+        },
+    );
+    let dir = s.daemon.dir.path().join("certs.d").join(s.reg.host());
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!(
+            "server = \"http://{reg}\"\n\n[host.\"http://{hole}\"]\ncapabilities = [\"pull\", \"resolve\"]\n",
+            reg = s.reg.host()
+        ),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let reference = s.by_digest();
+    let signalled = rt.block_on(async {
+        let mut c = s.daemon.client().await;
+        let asked = reference.clone();
+        let inflight = tokio::spawn(async move { c.verify(request(&asked)).await });
+        tokio::task::spawn_blocking(move || connected.recv_timeout(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .expect("the verification reached the mirror");
+        s.daemon.signal(Signal::TERM);
+        let signalled = Instant::now();
+        // Cut, not answered: the connection ends without a response.
+        assert!(inflight.await.unwrap().is_err());
+        signalled
+    });
+    assert_eq!(
+        s.daemon.wait_exit(Duration::from_secs(15)),
+        Some(0),
+        "{}",
+        s.daemon.log()
+    );
+    // Reported, not asserted on (machines here are shared): the grace period plus the exit.
+    eprintln!("SIGTERM to exit: {:?} (grace 1 s)", signalled.elapsed());
+    let log = s.daemon.log();
+    assert!(log.contains("with requests still open"), "{log}");
+    let audit = s.daemon.audit();
+    let cut: Vec<_> = audit
+        .iter()
+        .filter(|r| r["reference"] == reference.as_str())
+        .collect();
+    assert_eq!(cut.len(), 1, "{audit:?}");
+    assert_eq!(cut[0]["outcome"], "error");
+    assert_eq!(cut[0]["allowed"], false);
+    assert!(
+        cut[0]["reason"].as_str().unwrap().starts_with("no answer"),
+        "{:?}",
+        cut[0]
+    );
+}
+
+#[test]
 fn socket_mode_and_group_are_as_configured() {
     let gid = std::fs::metadata("/proc/self").unwrap().gid();
     let s = setup_with(
