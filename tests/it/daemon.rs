@@ -328,14 +328,12 @@ fn reload_with_a_new_policy_changes_the_verdicts() {
     });
 }
 
-#[test]
-fn sigterm_drains_in_flight_requests() {
-    // A mirror that accepts connections and never answers holds the verification for the
-    // request timeout (2 s); SIGTERM arrives meanwhile.
+/// Puts a mirror in front of the test registry (hosts.toml) that accepts connections and never
+/// answers. Each accepted connection is announced on the receiver, so that a test acts once a
+/// verification is inside the daemon, held by the mirror, rather than after a guessed delay.
+fn behind_a_silent_mirror(s: &Setup) -> std::sync::mpsc::Receiver<()> {
     let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hole = blackhole.local_addr().unwrap();
-    // Each accepted connection is announced, so that SIGTERM is sent once the verification is
-    // inside the daemon, held by the mirror, rather than after a guessed delay.
     let (connected_tx, connected) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         let mut held = Vec::new();
@@ -344,13 +342,6 @@ fn sigterm_drains_in_flight_requests() {
             let _ = connected_tx.send(());
         }
     });
-    let mut s = setup_with(
-        "",
-        DaemonOptions {
-            registry: "request_timeout_seconds = 2\nconnect_timeout_seconds = 2".into(),
-            ..DaemonOptions::default()
-        },
-    );
     let dir = s.daemon.dir.path().join("certs.d").join(s.reg.host());
     std::fs::write(
         dir.join("hosts.toml"),
@@ -360,6 +351,21 @@ fn sigterm_drains_in_flight_requests() {
         ),
     )
     .unwrap();
+    connected
+}
+
+#[test]
+fn sigterm_drains_in_flight_requests() {
+    // A mirror that accepts connections and never answers holds the verification for the
+    // request timeout (2 s); SIGTERM arrives meanwhile.
+    let mut s = setup_with(
+        "",
+        DaemonOptions {
+            registry: "request_timeout_seconds = 2\nconnect_timeout_seconds = 2".into(),
+            ..DaemonOptions::default()
+        },
+    );
+    let connected = behind_a_silent_mirror(&s);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -401,16 +407,6 @@ fn sigterm_drains_in_flight_requests() {
 fn a_request_cut_at_the_end_of_the_grace_period_is_audited_and_the_exit_is_prompt() {
     // A mirror that accepts connections and never answers holds the verification past the
     // grace period (1 s, the request timeout 30 s); SIGTERM arrives meanwhile.
-    let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hole = blackhole.local_addr().unwrap();
-    let (connected_tx, connected) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for c in blackhole.incoming() {
-            held.push(c);
-            let _ = connected_tx.send(());
-        }
-    });
     let mut s = setup_with(
         "",
         DaemonOptions {
@@ -419,15 +415,7 @@ fn a_request_cut_at_the_end_of_the_grace_period_is_audited_and_the_exit_is_promp
             ..DaemonOptions::default()
         },
     );
-    let dir = s.daemon.dir.path().join("certs.d").join(s.reg.host());
-    std::fs::write(
-        dir.join("hosts.toml"),
-        format!(
-            "server = \"http://{reg}\"\n\n[host.\"http://{hole}\"]\ncapabilities = [\"pull\", \"resolve\"]\n",
-            reg = s.reg.host()
-        ),
-    )
-    .unwrap();
+    let connected = behind_a_silent_mirror(&s);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
