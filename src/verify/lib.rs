@@ -13,12 +13,13 @@
 //! only here, the only thing that lets a pull go ahead) or [`verifier::Rejected`]. [`oci`] and
 //! [`reference`] parse manifests and image references; [`limits`] holds every size bound on
 //! untrusted input. The primitives the workflow is made of ([`envelope`], [`chain`],
-//! [`timestamp`], [`dn`], [`payload`], [`crypto`], [`x509`], [`json`]) are public for the
-//! conformance tests and fuzz targets that exercise each on its own; the OID table and the
-//! registry-name grammar are private.
+//! [`timestamp`], [`dn`], [`payload`], [`crypto`], [`x509`], [`json`], [`der_time`]) are
+//! public for the conformance tests and fuzz targets that exercise each on its own; the OID
+//! table and the registry-name grammar are private.
 
 pub mod chain;
 pub mod crypto;
+pub mod der_time;
 pub mod descriptor;
 pub mod dn;
 pub mod envelope;

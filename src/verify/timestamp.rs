@@ -49,6 +49,7 @@ use x509_cert::serial_number::SerialNumber;
 
 use super::chain::{ChainError, ChainNote, ChainPurpose, validate_chain};
 use super::crypto::{AlgorithmError, HashAlgorithm, X509Scheme};
+use super::der_time::{self, DerTimeError, Fraction};
 use super::limits::{MAX_SIGNED_ATTRIBUTES, MAX_TIMESTAMP_SIGNERS, MAX_TIMESTAMP_TOKEN_BYTES};
 use super::oid;
 use super::time::Timestamp;
@@ -877,12 +878,13 @@ fn check_tst_info(tst_der: &[u8], imprint: Imprint<'_>) -> Result<TstFacts, Time
             raw_time.tag()
         )));
     }
-    let gen_time = asn1::parse_generalized_time(raw_time.value()).map_err(|reason| {
-        TimestampError::BadGenTime {
-            value: String::from_utf8_lossy(raw_time.value()).into_owned(),
-            reason,
-        }
-    })?;
+    let gen_time =
+        der_time::generalized_time(raw_time.value(), Fraction::Allowed).map_err(|e| {
+            TimestampError::BadGenTime {
+                value: String::from_utf8_lossy(raw_time.value()).into_owned(),
+                reason: e.reason(),
+            }
+        })?;
     if info.version != 1 {
         return Err(TimestampError::TstInfoVersion {
             found: info.version,
@@ -1188,8 +1190,17 @@ fn verify_signer(
         None => None,
         Some(t) => Some(
             match t.tag {
-                tag::UTC_TIME => asn1::parse_utc_time(t.value),
-                tag::GENERALIZED_TIME => asn1::parse_generalized_time(t.value),
+                tag::UTC_TIME => der_time::utc_time(t.value).map_err(|e| match e {
+                    // UTCTime used to be read as GeneralizedTime behind a century, where a
+                    // `.` in the zone's place started an (empty) fraction; the text stays.
+                    DerTimeError::NotUtc if t.value.last() == Some(&b'.') => {
+                        DerTimeError::EmptyFraction.reason()
+                    }
+                    e => e.reason(),
+                }),
+                tag::GENERALIZED_TIME => {
+                    der_time::generalized_time(t.value, Fraction::Allowed).map_err(|e| e.reason())
+                }
                 _ => Err("neither UTCTime nor GeneralizedTime"),
             }
             .map_err(|e| malformed_attr("signingTime")(e.to_owned()))?,

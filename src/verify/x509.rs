@@ -14,6 +14,7 @@ use x509_cert::ext::pkix::{
 use x509_cert::name::Name;
 
 use super::crypto::{KeyError, PublicKey, X509Scheme};
+use super::der_time;
 use super::dn::render_go_style;
 use super::limits::MAX_CERTIFICATE_BYTES;
 use super::oid;
@@ -123,8 +124,8 @@ impl Certificate {
             });
         }
         let validity = tbs_cert.validity();
-        let not_before = Timestamp::from_unix_duration(validity.not_before.to_unix_duration());
-        let not_after = Timestamp::from_unix_duration(validity.not_after.to_unix_duration());
+        let not_before = der_time::from_x509(&validity.not_before);
+        let not_after = der_time::from_x509(&validity.not_after);
         let extensions = read_extensions(&cert)?;
         let key = PublicKey::from_spki(tbs_cert.subject_public_key_info());
         Ok(Self {

@@ -47,6 +47,7 @@ use x509_cert::ext::pkix::CrlDistributionPoints;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 
 use crate::crypto::{AlgorithmError, KeyError, X509Scheme};
+use crate::der_time::{self, DerTimeError, Fraction};
 use crate::dn::render_go_style;
 use crate::limits::{
     MAX_CRL_BYTES, MAX_CRL_ENTRY_EXTENSIONS, MAX_CRL_EXTENSION_BYTES, MAX_CRL_EXTENSIONS,
@@ -54,7 +55,6 @@ use crate::limits::{
 };
 use crate::oid;
 use crate::time::Timestamp;
-use crate::timestamp::asn1::parse_generalized_time;
 use crate::x509::Certificate;
 
 /// Why bytes are not a CRL that `issuer` signed, or not one notaryd can use.
@@ -741,66 +741,29 @@ fn boolean(v: &[u8]) -> Result<bool, &'static str> {
     }
 }
 
-/// Parses a CRL time (RFC 5280 §5.1.2.4): UTCTime `YYMMDDhhmmssZ` (years 1950–2049) or
+/// Reads a CRL time (RFC 5280 §5.1.2.4): UTCTime `YYMMDDhhmmssZ` (years 1950–2049) or
 /// GeneralizedTime `YYYYMMDDhhmmssZ`, without fractions (as Go's cryptobyte reads them), to
-/// Unix seconds. Only `Z` is accepted (DER).
+/// Unix seconds. Only `Z` is accepted (DER). [`der_time`] decodes; the reasons are the ones
+/// CRL errors have always carried.
 fn parse_time(tag: u8, v: &[u8]) -> Result<i64, &'static str> {
-    fn two(d: &[u8]) -> Result<u32, &'static str> {
-        match d {
-            [a @ b'0'..=b'9', b @ b'0'..=b'9'] => {
-                Ok(u32::from(a - b'0') * 10 + u32::from(b - b'0'))
-            }
-            _ => Err("non-digit in a time"),
-        }
-    }
-    let (year, rest) = match tag {
-        tag::UTC_TIME => {
-            if v.len() != 13 {
-                return Err("UTCTime is not YYMMDDhhmmssZ");
-            }
-            let yy = two(&v[..2])?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &v[2..])
-        }
-        tag::GENERALIZED_TIME => {
-            if v.len() != 15 {
-                return Err("GeneralizedTime is not YYYYMMDDhhmmssZ");
-            }
-            (two(&v[..2])? * 100 + two(&v[2..4])?, &v[4..])
-        }
+    let at = match tag {
+        tag::UTC_TIME => der_time::utc_time(v),
+        tag::GENERALIZED_TIME => der_time::generalized_time(v, Fraction::Refused),
         _ => return Err("not a UTCTime or GeneralizedTime"),
     };
-    let month = two(&rest[0..2])?;
-    let day = two(&rest[2..4])?;
-    let hour = two(&rest[4..6])?;
-    let minute = two(&rest[6..8])?;
-    let second = two(&rest[8..10])?;
-    if rest[10] != b'Z' {
-        return Err("time does not end in Z");
-    }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err("month out of range"),
-    };
-    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
-        return Err("time field out of range");
-    }
-    let days = days_from_civil(i64::from(year), i64::from(month), i64::from(day));
-    Ok(days * 86_400 + i64::from(hour * 3600 + minute * 60 + second))
-}
-
-/// Days from 1970-01-01 to the given proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    at.map(Timestamp::unix_seconds).map_err(|e| match e {
+        DerTimeError::UtcTimeLength => "UTCTime is not YYMMDDhhmmssZ",
+        DerTimeError::GeneralizedTimeLength => "GeneralizedTime is not YYYYMMDDhhmmssZ",
+        DerTimeError::NonDigit | DerTimeError::TooShort => "non-digit in a time",
+        // Without fractions a `.` is only a wrong zone octet, so the fraction faults do not
+        // arise here; they are grouped with the zone for completeness.
+        DerTimeError::NotUtc
+        | DerTimeError::EmptyFraction
+        | DerTimeError::FractionTooLong
+        | DerTimeError::FractionTrailingZero => "time does not end in Z",
+        DerTimeError::Month => "month out of range",
+        DerTimeError::Day | DerTimeError::TimeOfDay => "time field out of range",
+    })
 }
 
 /// One extension: (OID contents octets, critical, extnValue contents).
@@ -1373,7 +1336,7 @@ fn entry_extensions(
             // Go reads it with encoding/asn1, which allows fractional seconds.
             match single(value, tag::GENERALIZED_TIME)
                 .ok()
-                .and_then(|t| parse_generalized_time(t.value).ok())
+                .and_then(|t| der_time::generalized_time(t.value, Fraction::Allowed).ok())
             {
                 Some(date) => {
                     invalidity = Some(date);

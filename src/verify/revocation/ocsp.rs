@@ -82,8 +82,8 @@ pub mod asn1 {
     use spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef};
     use x509_cert::name::Name;
 
+    use crate::der_time::{self, Fraction};
     use crate::time::Timestamp;
-    use crate::timestamp::asn1::parse_generalized_time;
 
     /// One DER element of any type, kept exactly as received (identifier, length, contents):
     /// the signed `tbsResponseData` and the carried certificates.
@@ -163,7 +163,7 @@ pub mod asn1 {
 
         fn decode_value<R: Reader<'a>>(reader: &mut R, header: Header) -> der::Result<Self> {
             let text = reader.read_slice(header.length())?;
-            match parse_generalized_time(text) {
+            match der_time::generalized_time(text, Fraction::Allowed) {
                 Ok(at) => Ok(Self { at, text }),
                 Err(_) => Err(reader.error(Tag::GeneralizedTime.value_error())),
             }

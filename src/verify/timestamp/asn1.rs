@@ -11,8 +11,6 @@ use der::asn1::{AnyRef, IntRef, ObjectIdentifier, OctetString};
 use der::{Decode, DecodeValue, FixedTag, Header, Reader, Sequence, Tag};
 use spki::AlgorithmIdentifierRef;
 
-use crate::time::Timestamp;
-
 /// Universal and context-specific identifier octets used by the CMS layers.
 pub(crate) mod tag {
     pub(crate) const INTEGER: u8 = 0x02;
@@ -197,8 +195,8 @@ pub(crate) struct Accuracy {
 ///
 /// `ordering BOOLEAN DEFAULT FALSE` is read as an optional BOOLEAN so that an explicitly
 /// encoded FALSE, which some TSAs write and Go accepts, does not fail the DER default rule.
-/// `genTime` is read raw and parsed by [`parse_generalized_time`], which allows fractional
-/// seconds. `tsa` is `[0]` EXPLICIT because GeneralName is a CHOICE.
+/// `genTime` is read raw and parsed by [`crate::der_time::generalized_time`] with
+/// [`crate::der_time::Fraction::Allowed`], as RFC 3161 allows fractional seconds. `tsa` is `[0]` EXPLICIT because GeneralName is a CHOICE.
 #[derive(Sequence)]
 pub(crate) struct TstInfo<'a> {
     pub(crate) version: i64,
@@ -300,130 +298,9 @@ pub(crate) fn decode<'a, T: Decode<'a, Error = der::Error>>(raw: &'a [u8]) -> Re
     T::from_der(raw).map_err(|e| e.to_string())
 }
 
-/// Parses a GeneralizedTime as RFC 3161 writes `genTime`: `YYYYMMDDhhmmss[.f{1,9}]Z`.
-///
-/// The fraction may not end in `0` and may not be empty (DER, and what survives Go's
-/// round-trip check in `encoding/asn1`); nine digits at most (Go's nanosecond precision).
-/// Only `Z` is accepted as the zone: RFC 3161 requires it (Go would also take `±hhmm`).
-pub(crate) fn parse_generalized_time(text: &[u8]) -> Result<Timestamp, &'static str> {
-    let digits = |range: std::ops::Range<usize>| -> Result<u32, &'static str> {
-        let part = text.get(range).ok_or("too short")?;
-        part.iter().try_fold(0u32, |acc, &c| {
-            if c.is_ascii_digit() {
-                Ok(acc * 10 + u32::from(c - b'0'))
-            } else {
-                Err("non-digit where a digit is required")
-            }
-        })
-    };
-    let year = digits(0..4)?;
-    let month = digits(4..6)?;
-    let day = digits(6..8)?;
-    let hour = digits(8..10)?;
-    let minute = digits(10..12)?;
-    let second = digits(12..14)?;
-    let mut nanos = 0u32;
-    let mut i = 14;
-    if text.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while text.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        let n = i - start;
-        if n == 0 {
-            return Err("empty fraction of a second");
-        }
-        if n > 9 {
-            return Err("fraction of a second longer than nine digits");
-        }
-        if text[i - 1] == b'0' {
-            return Err("fraction of a second with a trailing zero");
-        }
-        nanos = digits(start..i)? * 10u32.pow(9 - n as u32);
-    }
-    if text.get(i) != Some(&b'Z') || i + 1 != text.len() {
-        return Err("must end in Z (UTC)");
-    }
-    let month = time::Month::try_from(month as u8).map_err(|_| "month out of range")?;
-    let date = time::Date::from_calendar_date(year as i32, month, day as u8)
-        .map_err(|_| "day out of range")?;
-    let clock = time::Time::from_hms_nano(hour as u8, minute as u8, second as u8, nanos)
-        .map_err(|_| "time of day out of range")?;
-    let at = time::PrimitiveDateTime::new(date, clock).assume_utc();
-    Ok(Timestamp::from_unix_nanos(at.unix_timestamp_nanos()))
-}
-
-/// Parses a UTCTime as DER writes it (`YYMMDDhhmmssZ`, years 1950–2049 per RFC 5280).
-pub(crate) fn parse_utc_time(text: &[u8]) -> Result<Timestamp, &'static str> {
-    if text.len() != 13 {
-        return Err("UTCTime must be YYMMDDhhmmssZ");
-    }
-    let yy = std::str::from_utf8(&text[..2])
-        .ok()
-        .and_then(|s| s.parse::<u32>().ok())
-        .filter(|_| text[..2].iter().all(u8::is_ascii_digit))
-        .ok_or("non-digit where a digit is required")?;
-    let century: &[u8] = if yy >= 50 { b"19" } else { b"20" };
-    let mut full = Vec::with_capacity(15);
-    full.extend_from_slice(century);
-    full.extend_from_slice(text);
-    parse_generalized_time(&full)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn secs(s: &str) -> i128 {
-        Timestamp::parse_rfc3339(s).unwrap().unix_nanos()
-    }
-
-    #[test]
-    fn generalized_time_with_and_without_fraction() {
-        let t = parse_generalized_time(b"20210917140910Z").unwrap();
-        assert_eq!(t.unix_nanos(), secs("2021-09-17T14:09:10Z"));
-        let t = parse_generalized_time(b"20240621071205.884Z").unwrap();
-        assert_eq!(t.unix_nanos(), secs("2024-06-21T07:12:05Z") + 884_000_000);
-        let t = parse_generalized_time(b"20240621071205.000000001Z").unwrap();
-        assert_eq!(t.unix_nanos(), secs("2024-06-21T07:12:05Z") + 1);
-    }
-
-    #[test]
-    fn generalized_time_rejects_non_der_forms() {
-        for bad in [
-            &b"20210917140910"[..],
-            b"20210917140910.Z",
-            b"20210917140910.50Z",
-            b"20210917140910.1234567891Z",
-            b"20210917140910,5Z",
-            b"20210917140910+0100",
-            b"202109171409Z",
-            b"20210230140910Z",
-            b"20211317140910Z",
-            b"20210917240910Z",
-            b"20210917140960Z",
-            b"2021091714091OZ",
-            b"20210917140910ZZ",
-            b"",
-        ] {
-            assert!(
-                parse_generalized_time(bad).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-    }
-
-    #[test]
-    fn utc_time_windows() {
-        let t = parse_utc_time(b"210917140910Z").unwrap();
-        assert_eq!(t.unix_nanos(), secs("2021-09-17T14:09:10Z"));
-        let t = parse_utc_time(b"500101000000Z").unwrap();
-        assert_eq!(t.unix_nanos(), secs("1950-01-01T00:00:00Z"));
-        assert!(parse_utc_time(b"2109171409Z").is_err());
-        assert!(parse_utc_time(b"-1091714091Z").is_err());
-    }
 
     fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         assert!(content.len() < 128);
