@@ -70,6 +70,9 @@ mod registry_referrers;
 #[path = "it/registry_faults.rs"]
 mod registry_faults;
 
+#[path = "it/faults.rs"]
+mod faults;
+
 #[path = "it/ocsp.rs"]
 mod ocsp;
 

@@ -14,6 +14,7 @@ pub mod containerd;
 pub mod cose;
 pub mod crl;
 pub mod daemon;
+pub mod fixture_fault_proxy;
 pub mod fixture_http;
 pub mod fixture_registry;
 pub mod http_server;
