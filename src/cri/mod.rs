@@ -31,8 +31,8 @@ use tonic::Code;
 
 use crate::reference::Reference;
 use crate::registry::credentials::Credential;
-use crate::service::Outcome;
 use crate::service::decider::{Decider, DecisionRequest, check_namespace, check_reference};
+use crate::service::{Fault, Outcome};
 use crate::verify::descriptor::Descriptor;
 
 /// The services forwarded: kubelet's image service, in both CRI versions containerd 1.6 and
@@ -333,15 +333,38 @@ impl CriProxy {
                         tracing::warn!(image = %view.image, reason = %decision.reason(), "audit mode: would deny this pull; pulling as asked");
                         None
                     }
+                    // A refusal by the trust policy is PERMISSION_DENIED, naming the policy
+                    // and the failing check; a pull with no verdict gets the code containerd
+                    // gives the same condition (docs/containerd.md says what kubelet does).
+                    _ if decision.outcome() == Outcome::Rejected => {
+                        return grpc_error(
+                            Code::PermissionDenied,
+                            &format!(
+                                "notaryd: image {:?} denied by trust policy {:?}: {}",
+                                view.image,
+                                decision.policy_name().unwrap_or("(none)"),
+                                decision.reason()
+                            ),
+                        );
+                    }
                     _ => {
                         let code = if decision.overload() {
                             Code::ResourceExhausted
-                        } else if decision.outcome() == Outcome::Rejected {
-                            Code::PermissionDenied
                         } else {
-                            Code::Unavailable
+                            match decision.fault() {
+                                Some(Fault::NotFound) => Code::NotFound,
+                                Some(Fault::Unauthorized) => Code::Unauthenticated,
+                                _ => Code::Unavailable,
+                            }
                         };
-                        return denied(code, decision.reason());
+                        return grpc_error(
+                            code,
+                            &format!(
+                                "notaryd: image {:?} could not be verified: {}",
+                                view.image,
+                                decision.reason()
+                            ),
+                        );
                     }
                 }
             }

@@ -421,10 +421,7 @@ impl Decider {
             Ok(Ok(e)) => e,
             Ok(Err(e)) => {
                 self.count_registry_error(&e);
-                return (
-                    Arc::new(Decision::error(e.to_string(), None, generation)),
-                    false,
-                );
+                return (Arc::new(Decision::registry_error(&e, generation)), false);
             }
             Err(e) => {
                 return (
@@ -552,10 +549,7 @@ impl Decider {
             Ok(Found::Cached(hit)) => (hit, true),
             Err(e) => {
                 self.count_registry_error(&e);
-                (
-                    Arc::new(Decision::error(e.to_string(), None, generation)),
-                    false,
-                )
+                (Arc::new(Decision::registry_error(&e, generation)), false)
             }
         }
     }

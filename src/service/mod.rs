@@ -68,12 +68,42 @@ impl Outcome {
     ];
 }
 
+/// What kind of fault left a request without a verdict, for adapters that answer with a
+/// status code (the CRI proxy answers as containerd would for the same condition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The image, tag or repository does not exist at the registry.
+    NotFound,
+    /// The registry refused the credentials, or wanted some and was given none.
+    Unauthorized,
+    /// The registry could not be reached or did not answer in time (or answered 429/5xx).
+    Unavailable,
+    /// Anything else: an answer that breaks the protocol, content that does not match its
+    /// digest, a cap exceeded, the configuration.
+    Other,
+}
+
+impl Fault {
+    /// The kind of `e`.
+    pub fn of(e: &crate::registry::error::RegistryError) -> Self {
+        use crate::registry::error::RegistryError as E;
+        match e {
+            E::ManifestNotFound { .. } | E::RepositoryNotFound { .. } => Self::NotFound,
+            E::Unauthorized { .. } | E::Token { .. } => Self::Unauthorized,
+            e if e.is_unavailable() => Self::Unavailable,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// A decision, as cached and shared between concurrent callers. Its fields are private: an
 /// allowing decision is made only here, from the core's verdicts or an exemption.
 #[derive(Debug)]
 pub struct Decision {
     outcome: Outcome,
     reason: String,
+    /// Why there is no verdict, when a registry fault is the reason.
+    fault: Option<Fault>,
     /// No verdict because the daemon or this client is at its concurrency limit: answered
     /// with RESOURCE_EXHAUSTED.
     overload: bool,
@@ -86,11 +116,28 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// No verdict, because the registry work failed with `e`.
+    pub(crate) fn registry_error(
+        e: &crate::registry::error::RegistryError,
+        generation: u64,
+    ) -> Self {
+        Self {
+            fault: Some(Fault::of(e)),
+            ..Self::error(e.to_string(), None, generation)
+        }
+    }
+
+    /// The kind of registry fault behind an `Error` outcome, when one is.
+    pub fn fault(&self) -> Option<Fault> {
+        self.fault
+    }
+
     /// No verdict, for `reason`.
     pub(crate) fn error(reason: String, target: Option<Descriptor>, generation: u64) -> Self {
         Self {
             outcome: Outcome::Error,
             reason,
+            fault: None,
             overload: false,
             verification: None,
             target,
@@ -185,6 +232,7 @@ impl Decision {
                 .join("; "),
         };
         Self {
+            fault: None,
             outcome: if !accepted {
                 Outcome::Rejected
             } else if skipped {
@@ -314,6 +362,7 @@ pub(crate) fn exempt_decision(scope: &str, digest: &Digest, generation: u64) -> 
     tracing::warn!(%scope, %digest, "exempt from verification by configuration");
     Decision {
         outcome: Outcome::Exempt,
+        fault: None,
         overload: false,
         reason: format!(
             "{digest} is exempt from verification by configuration (verification.exempt)"
@@ -405,6 +454,88 @@ pub fn credential_chain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_faults_map_to_the_kinds_adapters_answer_with() {
+        use crate::registry::error::RegistryError as E;
+        let cases = [
+            (
+                E::ManifestNotFound {
+                    reference: "r:t".into(),
+                    host: "h".into(),
+                },
+                Fault::NotFound,
+            ),
+            (
+                E::RepositoryNotFound {
+                    repository: "r".into(),
+                    host: "h".into(),
+                },
+                Fault::NotFound,
+            ),
+            (
+                E::Unauthorized {
+                    host: "h".into(),
+                    repository: "r".into(),
+                    detail: "d".into(),
+                },
+                Fault::Unauthorized,
+            ),
+            (
+                E::Token {
+                    realm: "t".into(),
+                    detail: "d".into(),
+                },
+                Fault::Unauthorized,
+            ),
+            (
+                E::Network {
+                    host: "h".into(),
+                    detail: "d".into(),
+                },
+                Fault::Unavailable,
+            ),
+            (
+                E::Timeout {
+                    what: "w".into(),
+                    after: Duration::from_secs(1),
+                },
+                Fault::Unavailable,
+            ),
+            (
+                E::Status {
+                    method: "GET",
+                    url: "u".into(),
+                    status: 503,
+                    message: None,
+                },
+                Fault::Unavailable,
+            ),
+            (
+                E::Status {
+                    method: "GET",
+                    url: "u".into(),
+                    status: 400,
+                    message: None,
+                },
+                Fault::Other,
+            ),
+            (
+                E::Protocol {
+                    url: "u".into(),
+                    detail: "d".into(),
+                },
+                Fault::Other,
+            ),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(Fault::of(&e), kind, "{e}");
+            let d = Decision::registry_error(&e, 7);
+            assert_eq!(d.fault(), Some(kind));
+            assert!(!d.allowed());
+            assert_eq!(d.outcome(), Outcome::Error);
+        }
+    }
 
     fn reference(text: &str) -> Reference {
         Reference::parse(text).expect("test reference")

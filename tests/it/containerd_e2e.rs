@@ -537,6 +537,15 @@ fn audit_mode_pulls_what_enforce_refuses_and_no_verdict_is_unavailable() {
             audit.audit()
         );
 
+        // Enforce, a tag the registry does not have: NOT_FOUND naming the image, as containerd
+        // answers it, and not a trust-policy denial.
+        let mut kubelet = proxy_client(&enforce).await;
+        let missing = format!("{}/{}:no-such-tag", imgs.good.host, imgs.good.repo);
+        let e = pull(&mut kubelet, &missing, "default").await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::NotFound, "{e:?}");
+        assert!(e.message().contains(&missing), "{}", e.message());
+        assert!(!e.message().contains("trust policy"), "{}", e.message());
+
         // Enforce, with the registry gone: no verdict can be reached, the pull is refused as
         // UNAVAILABLE naming the image, and containerd is not asked.
         reg.stop();
