@@ -19,6 +19,7 @@ pub mod wire;
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
@@ -470,7 +471,7 @@ impl CriProxy {
                 )
             })?
             .clone();
-        let mut images = ImagesClient::new(channel);
+        let mut images = ImagesClient::new(channel.clone());
         let ns = self.config.namespace.as_str();
         // The verified descriptor is the target; containerd's own record of the pinned image
         // is read only when it is incomplete (an exemption has no media type or size).
@@ -519,7 +520,7 @@ impl CriProxy {
                 },
             ))
             .await;
-        match created {
+        let done = match created {
             Ok(_) => Ok(()),
             Err(s) if s.code() == Code::AlreadyExists => {
                 // The target, and only the labels set here: the record may carry others that
@@ -541,9 +542,68 @@ impl CriProxy {
                     .map_err(|s| format!("updating {tagged}: {}", s.message()))
             }
             Err(s) => Err(format!("creating {tagged}: {}", s.message())),
+        };
+        done?;
+        self.wait_until_cri_sees(channel, tagged, pinned).await;
+        Ok(())
+    }
+
+    /// Waits until containerd's CRI answers `ImageStatus` for `tagged` with the pinned image,
+    /// as it would right after its own pull by tag. CRI's image cache learns of a tag made
+    /// through the images API from an event, after the fact; kubelet asks `ImageStatus` by the
+    /// pod's reference as soon as `PullImage` returns, and a miss there is another pull or a
+    /// pod that waits. Bounded: past [`CRI_VISIBLE_WAIT`] the pull is answered anyway (it did
+    /// succeed) and the wait is logged.
+    async fn wait_until_cri_sees(
+        &self,
+        channel: tonic::transport::Channel,
+        tagged: &str,
+        pinned: &str,
+    ) {
+        use crate::api::cri::image_service_client::ImageServiceClient;
+        use crate::api::cri::{ImageSpec, ImageStatusRequest};
+        let mut cri = ImageServiceClient::new(channel);
+        let digest = pinned.rsplit_once('@').map_or("", |(_, d)| d);
+        let started = crate::clock::monotonic();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let status = cri
+                .image_status(ImageStatusRequest {
+                    image: Some(ImageSpec {
+                        image: tagged.to_owned(),
+                        ..Default::default()
+                    }),
+                    verbose: false,
+                })
+                .await;
+            let seen = status.as_ref().is_ok_and(|r| {
+                r.get_ref().image.as_ref().is_some_and(|i| {
+                    // The tag, on the image just pulled (not one it pointed at before).
+                    i.repo_tags.iter().any(|t| t == tagged)
+                        && (i.repo_digests.is_empty()
+                            || i.repo_digests.iter().any(|d| d.ends_with(digest)))
+                })
+            });
+            if seen {
+                return;
+            }
+            if started.elapsed() >= CRI_VISIBLE_WAIT {
+                tracing::warn!(
+                    image = tagged,
+                    waited_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "containerd's CRI does not show the tag yet; answering the pull anyway"
+                );
+                return;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
         }
     }
 }
+
+/// How long a pull waits for containerd's CRI to show the tag notaryd pointed
+/// ([`CriProxy::wait_until_cri_sees`]).
+pub const CRI_VISIBLE_WAIT: Duration = Duration::from_secs(2);
 
 /// A body of one data frame followed by trailers.
 fn futures_stream(

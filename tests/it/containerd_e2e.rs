@@ -426,6 +426,81 @@ fn proxy_verifies_pulls_on_containerd_2_1() {
     proxy_pulls_on(Containerd21);
 }
 
+/// Issue 16: when PullImage through the proxy returns, containerd's CRI answers ImageStatus
+/// and ListImages for the tag as it does after a direct pull — every time. CRI learns of a
+/// tag made through the images API from an event, after the fact; the proxy waits for it.
+/// Each round pulls a tag CRI has not seen (the previous round removed it), as critest's
+/// image specs do.
+fn the_tag_is_visible_when_every_pull_returns(version: ContainerdVersion) {
+    const ROUNDS: usize = 1000;
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let tags = ["t0", "t1", "t2"];
+    let first = push_unpackable_image(&reg, "app", tags[0], &[("a.txt", b"visible")]);
+    sign(&reg, &first, &trusted);
+    for tag in &tags[1..] {
+        let again = push_unpackable_image(&reg, "app", tag, &[("a.txt", b"visible")]);
+        assert_eq!(again.manifest.digest, first.manifest.digest);
+    }
+    let ctrd = TestContainerd::start(ContainerdOptions::new(version).plain_http(reg.host()));
+    let d = daemon(&reg, &trusted, &revocable, Some(ctrd.socket()));
+    let rt = runtime();
+    rt.block_on(async {
+        let mut kubelet = proxy_client(&d).await;
+        let mut misses = Vec::new();
+        for round in 0..ROUNDS {
+            let tagged = format!("{}/app:{}", reg.host(), tags[round % tags.len()]);
+            pull(&mut kubelet, &tagged, "default")
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: {e}\n{}", d.log()));
+            let status = kubelet
+                .image_status(cri::ImageStatusRequest {
+                    image: Some(spec(&tagged)),
+                    verbose: false,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .image;
+            if !status.is_some_and(|i| i.repo_tags.contains(&tagged)) {
+                misses.push(format!("round {round}: ImageStatus {tagged}"));
+            }
+            let listed = kubelet
+                .list_images(cri::ListImagesRequest { filter: None })
+                .await
+                .unwrap()
+                .into_inner()
+                .images;
+            if !listed.iter().any(|i| i.repo_tags.contains(&tagged)) {
+                misses.push(format!("round {round}: ListImages {tagged}"));
+            }
+            kubelet
+                .remove_image(cri::RemoveImageRequest {
+                    image: Some(spec(&tagged)),
+                })
+                .await
+                .unwrap();
+        }
+        assert!(
+            misses.is_empty(),
+            "{version:?}: {} misses in {ROUNDS} rounds: {:?}",
+            misses.len(),
+            &misses[..misses.len().min(10)]
+        );
+    });
+}
+
+#[test]
+fn the_tag_is_visible_when_every_pull_returns_on_containerd_1_6() {
+    the_tag_is_visible_when_every_pull_returns(Containerd16);
+}
+
+#[test]
+fn the_tag_is_visible_when_every_pull_returns_on_containerd_2_1() {
+    the_tag_is_visible_when_every_pull_returns(Containerd21);
+}
+
 /// notaryd resolves the tag at the registry; containerd would resolve it at a mirror where it
 /// names another image. Through the proxy, containerd gets the verified digest all the same.
 #[test]
