@@ -181,8 +181,8 @@ pub struct Decider {
     serving: AtomicBool,
     /// HTTP requests sent to registries (all verifications).
     registry_requests: AtomicU64,
-    /// Repeated identical denials are logged once per interval (the audit log has them all).
-    denials: DenialLog,
+    /// Repeated identical decisions are logged once per interval (the audit log has them all).
+    decisions: DecisionLog,
 }
 
 impl Decider {
@@ -211,7 +211,7 @@ impl Decider {
             counters: Counters::default(),
             serving: AtomicBool::new(true),
             registry_requests: AtomicU64::new(0),
-            denials: DenialLog::default(),
+            decisions: DecisionLog::default(),
             snapshot: RwLock::new(Arc::new(snapshot)),
         }
     }
@@ -618,47 +618,49 @@ impl Decider {
                 tracing::error!(error = %e, "audit log write failed");
             }
         }
-        if !allowed
-            && let Some(suppressed) = state.denials.should_log(
-                &checked.reference_text,
-                decision.reason(),
-                crate::clock::monotonic(),
-            )
-        {
+        // One line per decision, allowed ones included; a decision repeated unchanged (a
+        // kubelet retrying a refused pull, a cached verdict asked again) once a minute.
+        if let Some(suppressed) = state.decisions.should_log(
+            &checked.reference_text,
+            decision.reason(),
+            crate::clock::monotonic(),
+        ) {
             tracing::info!(
                 reference = %checked.reference_text,
                 outcome = outcome.as_str(),
                 reason = %decision.reason(),
+                cached,
                 identical_since_last = suppressed,
-                "denied"
+                "{}",
+                if allowed { "allowed" } else { "denied" }
             );
         }
     }
 }
 
-/// How often one denial (the same reference and reason) is logged at most. A node whose
+/// How often one decision (the same reference and reason) is logged at most. A node whose
 /// kubelet retries a refused pull asks again and again; the log says so once a minute with the
 /// count, and the audit log keeps every answer.
-pub const DENIAL_LOG_INTERVAL: Duration = Duration::from_secs(60);
+pub const DECISION_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Most distinct denials remembered for [`DENIAL_LOG_INTERVAL`]; past it, older ones are
+/// Most distinct decisions remembered for [`DECISION_LOG_INTERVAL`]; past it, older ones are
 /// forgotten (and logged again when they recur).
-const MAX_DENIALS_REMEMBERED: usize = 4096;
+const MAX_DECISIONS_REMEMBERED: usize = 4096;
 
-/// Which denials were logged when, and how many identical ones were not since.
+/// Which decisions were logged when, and how many identical ones were not since.
 #[derive(Default)]
-struct DenialLog {
+struct DecisionLog {
     seen: Mutex<HashMap<(String, String), (Instant, u64)>>,
 }
 
-impl DenialLog {
-    /// Whether to log this denial now: `Some(n)` with the identical denials not logged since
+impl DecisionLog {
+    /// Whether to log this decision now: `Some(n)` with the identical decisions not logged since
     /// the last time, `None` to stay quiet.
     fn should_log(&self, reference: &str, reason: &str, now: Instant) -> Option<u64> {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let key = (reference.to_owned(), reason.to_owned());
         if let Some((logged, suppressed)) = seen.get_mut(&key) {
-            if now.saturating_duration_since(*logged) < DENIAL_LOG_INTERVAL {
+            if now.saturating_duration_since(*logged) < DECISION_LOG_INTERVAL {
                 *suppressed += 1;
                 return None;
             }
@@ -667,11 +669,11 @@ impl DenialLog {
             *suppressed = 0;
             return Some(n);
         }
-        if seen.len() >= MAX_DENIALS_REMEMBERED {
+        if seen.len() >= MAX_DECISIONS_REMEMBERED {
             seen.retain(|_, (logged, _)| {
-                now.saturating_duration_since(*logged) < DENIAL_LOG_INTERVAL
+                now.saturating_duration_since(*logged) < DECISION_LOG_INTERVAL
             });
-            if seen.len() >= MAX_DENIALS_REMEMBERED {
+            if seen.len() >= MAX_DECISIONS_REMEMBERED {
                 seen.clear();
             }
         }
@@ -769,8 +771,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn identical_denials_are_logged_once_per_interval_with_the_count() {
-        let log = DenialLog::default();
+    fn identical_decisions_are_logged_once_per_interval_with_the_count() {
+        let log = DecisionLog::default();
         let t0 = crate::clock::monotonic();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         assert_eq!(log.should_log("a", "no signature", at(0)), Some(0));
@@ -781,18 +783,18 @@ mod tests {
         assert_eq!(log.should_log("a", "expired", at(6)), Some(0));
         assert_eq!(log.should_log("b", "no signature", at(7)), Some(0));
         // A minute after the last line: logged again, with what was left out.
-        let later = DENIAL_LOG_INTERVAL.as_millis() as u64;
+        let later = DECISION_LOG_INTERVAL.as_millis() as u64;
         assert_eq!(log.should_log("a", "no signature", at(later)), Some(5));
         assert_eq!(log.should_log("a", "no signature", at(later + 1)), None);
     }
 
     #[test]
-    fn the_denial_log_stays_bounded() {
-        let log = DenialLog::default();
+    fn the_decision_log_stays_bounded() {
+        let log = DecisionLog::default();
         let now = crate::clock::monotonic();
-        for i in 0..(MAX_DENIALS_REMEMBERED * 3) {
+        for i in 0..(MAX_DECISIONS_REMEMBERED * 3) {
             assert_eq!(log.should_log(&format!("r{i}"), "x", now), Some(0));
         }
-        assert!(log.seen.lock().unwrap().len() <= MAX_DENIALS_REMEMBERED);
+        assert!(log.seen.lock().unwrap().len() <= MAX_DECISIONS_REMEMBERED);
     }
 }

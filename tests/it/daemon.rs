@@ -158,6 +158,16 @@ fn cache_hit_and_miss() {
         assert_eq!(second.signatures, first.signatures);
         // The hit did not touch the registry.
         assert_eq!(s.envelope_fetches(), 1);
+        // One INFO line for the decision, allowed as it is; the same decision again is
+        // counted into the next line, not written again (the audit log has both).
+        let allowed_lines = s
+            .daemon
+            .log()
+            .lines()
+            .filter(|l| l.contains("allowed reference=") && l.contains(&s.by_digest()))
+            .count();
+        assert_eq!(allowed_lines, 1, "{}", s.daemon.log());
+        assert_eq!(s.daemon.audit().len(), 2);
         let st = status(&mut c).await;
         assert_eq!(
             (st.cache_hits, st.cache_misses, st.cache_entries),
