@@ -595,8 +595,12 @@ impl CriProxy {
                 );
                 return;
             }
+            // CRI's event lands within milliseconds: ask every millisecond for the first
+            // 50 ms (a local call), then every 10 ms.
+            if started.elapsed() >= Duration::from_millis(50) {
+                pause = Duration::from_millis(10);
+            }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
         }
     }
 }
