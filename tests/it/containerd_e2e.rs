@@ -426,6 +426,132 @@ fn proxy_verifies_pulls_on_containerd_2_1() {
     proxy_pulls_on(Containerd21);
 }
 
+/// cri-tools' `crictl` from `../shared/tools`, or `None` with a loud skip (a failure when `CI`
+/// is set: CI has it).
+fn crictl() -> Option<std::path::PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/crictl");
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing and CI is set",
+        path.display()
+    );
+    eprintln!(
+        "SKIPPED: {} not found: the crictl tests did not run",
+        path.display()
+    );
+    None
+}
+
+/// `crictl` as kubelet's operators run it, with its image endpoint on the proxy and its runtime
+/// endpoint on containerd. Exit status, stdout, stderr.
+fn run_crictl(
+    crictl: &Path,
+    proxy: &Path,
+    containerd: &Path,
+    args: &[&str],
+) -> (bool, String, String) {
+    let out = std::process::Command::new(crictl)
+        .arg("--image-endpoint")
+        .arg(format!("unix://{}", proxy.display()))
+        .arg("--runtime-endpoint")
+        .arg(format!("unix://{}", containerd.display()))
+        .args(["--timeout", "60s"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 16: every crictl image command through the proxy, as an operator uses them.
+fn crictl_image_commands_through_the_proxy(version: ContainerdVersion) {
+    let Some(crictl) = crictl() else { return };
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let imgs = images(&reg, &trusted, &revocable);
+    let ctrd = TestContainerd::start(ContainerdOptions::new(version).plain_http(reg.host()));
+    let d = daemon(&reg, &trusted, &revocable, Some(ctrd.socket()));
+    let run = |args: &[&str]| run_crictl(&crictl, &d.cri_socket, ctrd.socket(), args);
+    let tagged = reference(&imgs.good);
+    let pinned = format!(
+        "{}/{}@{}",
+        imgs.good.host, imgs.good.repo, imgs.good.manifest.digest
+    );
+
+    let (ok, out, err) = run(&["pull", &tagged]);
+    assert!(ok, "{version:?} pull {tagged}: {out}{err}\n{}", d.log());
+    assert!(out.contains(&imgs.good.config.digest), "{out}");
+    let (ok, out, err) = run(&["images", "--digests"]);
+    assert!(ok, "{err}");
+    let digest_prefix = imgs.good.manifest.digest.trim_start_matches("sha256:");
+    assert!(
+        out.lines().any(
+            |l| l.contains(&format!("{}/{}", imgs.good.host, imgs.good.repo))
+                && l.contains(&imgs.good.tag)
+                && l.contains(&digest_prefix[..13])
+        ),
+        "{out}"
+    );
+    let (ok, out, err) = run(&["inspecti", &tagged]);
+    assert!(ok, "{err}");
+    let inspected: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        inspected["status"]["repoTags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == tagged.as_str()),
+        "{out}"
+    );
+    let (ok, out, err) = run(&["imagefsinfo"]);
+    assert!(ok && !out.is_empty(), "{err}");
+    let (ok, _, err) = run(&["rmi", &tagged]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["images", "-q"]);
+    assert!(ok && !out.contains(&imgs.good.config.digest), "{out}");
+    // Again, now that the verdict is cached, and by digest.
+    let (ok, out, err) = run(&["pull", &tagged]);
+    assert!(ok, "pull again: {out}{err}");
+    let (ok, out, err) = run(&["pull", &pinned]);
+    assert!(ok, "pull {pinned}: {out}{err}");
+
+    // Refused: the unsigned and the untrusted image, with the trust policy's reason, and
+    // nothing of them stored.
+    for (image, what) in [(&imgs.unsigned, "unsigned"), (&imgs.wrong, "untrusted")] {
+        let r = reference(image);
+        let (ok, out, err) = run(&["pull", &r]);
+        assert!(!ok, "{what} {r} was pulled: {out}");
+        assert!(
+            err.contains("PermissionDenied") && err.contains("denied by trust policy"),
+            "{what}: {err}"
+        );
+        assert!(err.contains(&r), "{what}: {err}");
+        let rt = runtime();
+        rt.block_on(assert_nothing_fetched(&ctrd, image));
+    }
+    // A tag the registry does not have: NotFound, as containerd says it.
+    let missing = format!("{}/{}:no-such-tag", imgs.good.host, imgs.good.repo);
+    let (ok, _, err) = run(&["pull", &missing]);
+    assert!(!ok && err.contains("NotFound"), "{err}");
+}
+
+#[test]
+fn crictl_image_commands_through_the_proxy_on_containerd_1_6() {
+    crictl_image_commands_through_the_proxy(Containerd16);
+}
+
+#[test]
+fn crictl_image_commands_through_the_proxy_on_containerd_2_1() {
+    crictl_image_commands_through_the_proxy(Containerd21);
+}
+
 /// Issue 16: when PullImage through the proxy returns, containerd's CRI answers ImageStatus
 /// and ListImages for the tag as it does after a direct pull — every time. CRI learns of a
 /// tag made through the images API from an event, after the fact; the proxy waits for it.
