@@ -540,6 +540,67 @@ fn crictl_image_commands_through_the_proxy(version: ContainerdVersion) {
     let missing = format!("{}/{}:no-such-tag", imgs.good.host, imgs.good.repo);
     let (ok, _, err) = run(&["pull", &missing]);
     assert!(!ok && err.contains("NotFound"), "{err}");
+
+    // The tag moved in the registry (a new signed image): pulled again, the tag names the new
+    // image in containerd, and the old one keeps its digest.
+    let moved = push_unpackable_image(
+        &reg,
+        &imgs.good.repo,
+        &imgs.good.tag,
+        &[("a.txt", b"a newer build")],
+    );
+    sign(&reg, &moved, &trusted);
+    assert_ne!(moved.manifest.digest, imgs.good.manifest.digest);
+    let (ok, out, err) = run(&["pull", &tagged]);
+    assert!(ok, "pull after the tag moved: {out}{err}\n{}", d.log());
+    assert!(out.contains(&moved.config.digest), "{out}");
+    let (ok, out, err) = run(&["inspecti", &tagged]);
+    assert!(ok, "{err}");
+    let inspected: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        inspected["status"]["id"],
+        moved.config.digest.as_str(),
+        "{out}"
+    );
+}
+
+/// Issue 16: crictl's `--creds` and `--auth` reach both notaryd (its verification) and
+/// containerd (the pull) through the proxy, against a registry that wants a password; without
+/// them, or with wrong ones, the pull is UNAUTHENTICATED naming the image.
+#[test]
+fn crictl_pull_secrets_through_the_proxy() {
+    let Some(crictl) = crictl() else { return };
+    let reg = TestRegistry::start(RegistryOptions::basic("alice", "s3cr3t"));
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let imgs = images(&reg, &trusted, &revocable);
+    let ctrd = TestContainerd::start(ContainerdOptions::new(Containerd16).plain_http(reg.host()));
+    let d = daemon(&reg, &trusted, &revocable, Some(ctrd.socket()));
+    let run = |args: &[&str]| run_crictl(&crictl, &d.cri_socket, ctrd.socket(), args);
+    let tagged = reference(&imgs.good);
+    let (ok, out, err) = run(&["pull", "--creds", "alice:s3cr3t", &tagged]);
+    assert!(ok, "--creds: {out}{err}\n{}", d.log());
+    let (ok, _, err) = run(&["rmi", &tagged]);
+    assert!(ok, "{err}");
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cr3t");
+    let (ok, out, err) = run(&["pull", "--auth", &auth, &tagged]);
+    assert!(ok, "--auth: {out}{err}\n{}", d.log());
+    for creds in [None, Some("alice:wrong")] {
+        let mut args = vec!["pull"];
+        if let Some(c) = creds {
+            args.extend(["--creds", c]);
+        }
+        // Not the cached verdict: by digest of another image of the repository, never seen.
+        let r = reference(&imgs.unsigned);
+        args.push(&r);
+        let (ok, out, err) = run(&args);
+        assert!(!ok, "{creds:?}: pulled: {out}");
+        assert!(
+            err.contains("Unauthenticated") && err.contains(&r),
+            "{creds:?}: {err}"
+        );
+    }
 }
 
 #[test]
