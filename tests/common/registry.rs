@@ -301,6 +301,17 @@ struct TokenState {
     issuer: Arc<TokenIssuer>,
     count: AtomicUsize,
     log: Mutex<Vec<TokenRequest>>,
+    /// A fault every token request meets, when set (the fault suite's token-service stage).
+    fault: Mutex<Option<TokenFault>>,
+}
+
+/// How the token server fails on request ([`FixtureTokenServer::fail`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFault {
+    /// Answers with this status.
+    Status(u16),
+    /// Never answers.
+    Hang,
 }
 
 /// A distribution token server (the "token authentication" specification of the distribution
@@ -330,11 +341,27 @@ impl FixtureTokenServer {
             issuer,
             count: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
+            fault: Mutex::new(None),
         });
         let server = {
             let state = state.clone();
             HttpServer::start("fixture-token-server", move |req, _| {
-                std::future::ready(Some(serve_token_request(&state, &req)))
+                let state = state.clone();
+                async move {
+                    let fault = *state.fault.lock().unwrap();
+                    match fault {
+                        Some(TokenFault::Status(status)) => {
+                            state.count.fetch_add(1, Ordering::SeqCst);
+                            Some(response(status, &[], "injected fault"))
+                        }
+                        Some(TokenFault::Hang) => {
+                            state.count.fetch_add(1, Ordering::SeqCst);
+                            std::future::pending::<()>().await;
+                            None
+                        }
+                        None => Some(serve_token_request(&state, &req)),
+                    }
+                }
             })
         };
         Self { state, server }
@@ -369,6 +396,11 @@ impl FixtureTokenServer {
     /// The options it runs with.
     pub fn options(&self) -> &TokenServerOptions {
         &self.state.options
+    }
+
+    /// Every request from now on meets `fault` (`None`: answered again).
+    pub fn fail(&self, fault: Option<TokenFault>) {
+        *self.state.fault.lock().unwrap() = fault;
     }
 }
 

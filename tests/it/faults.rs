@@ -19,7 +19,7 @@ use crate::common::fixture_fault_proxy::{Fault, FixtureFaultProxy};
 use crate::common::jws::{Jws, payload_for};
 use crate::common::layout::{SignatureForm, sha256};
 use crate::common::pki::{Chain, KeyKind};
-use crate::common::registry::{RegistryOptions, TestRegistry};
+use crate::common::registry::{RegistryOptions, TestRegistry, TokenFault, TokenServerOptions};
 
 const REPO: &str = "team/app";
 /// `--request-timeout` of the runs: what a hanging answer costs.
@@ -280,4 +280,111 @@ fn the_daemon_answers_a_fault_with_an_error_it_does_not_cache() {
         30,
         "{audit:?}"
     );
+}
+
+/// The token-service stage: a registry behind bearer-token auth whose token server fails
+/// (500) or never answers. The one-shot CLI exits 3 naming the token service and the fault,
+/// within its deadline; the daemon answers `error`, not cached, and allows once the token
+/// service answers again.
+#[test]
+fn a_failing_token_service_is_an_error_naming_it() {
+    let reg = TestRegistry::start(RegistryOptions::token(TokenServerOptions::default()));
+    let chain = Chain::new(KeyKind::P256);
+    reg.signed_image(REPO, "v1", b"layer", &chain);
+    let tokens = reg.token_server().unwrap();
+    let realm_host = tokens.addr().to_string();
+    let scope = format!("{}/{REPO}", reg.host());
+    let config = tempfile::tempdir().unwrap();
+    write_notation_config(config.path(), &chain, &[&scope], "strict");
+    let hosts = tempfile::tempdir().unwrap();
+    let dir = hosts.path().join(reg.host());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!("server = \"http://{}\"\n", reg.host()),
+    )
+    .unwrap();
+    let cli = |what: &str| {
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_notaryd"))
+            .args([
+                "verify",
+                &format!("{scope}:v1"),
+                "--hosts-dir",
+                hosts.path().to_str().unwrap(),
+                "--notation-config",
+                config.path().to_str().unwrap(),
+                "--request-timeout",
+                &REQUEST_TIMEOUT.to_string(),
+                "--timeout",
+                &TIMEOUT.to_string(),
+            ])
+            .env("DOCKER_CONFIG", "/nonexistent-notaryd-test")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            started.elapsed() <= Duration::from_secs(TIMEOUT) + MARGIN,
+            "{what}: took {:?}",
+            started.elapsed()
+        );
+        (out.status.code().unwrap(), text)
+    };
+    let (code, out) = cli("healthy");
+    assert_eq!(code, 0, "{out}");
+    for (fault, kind) in [
+        (TokenFault::Status(500), "500"),
+        (TokenFault::Hang, "timed out"),
+    ] {
+        tokens.fail(Some(fault));
+        let (code, out) = cli(&format!("{fault:?}"));
+        assert_eq!(code, 3, "{fault:?}: {out}");
+        assert!(
+            out.contains(&realm_host) && out.contains(kind),
+            "{fault:?}: names neither the token service nor the fault: {out}"
+        );
+    }
+
+    // The daemon: the same faults are errors, never cached.
+    let daemon = TestDaemon::start(
+        |dir| write_notation_config(dir, &chain, &[&scope], "strict"),
+        DaemonOptions {
+            registry: format!("request_timeout_seconds = {REQUEST_TIMEOUT}"),
+            ..DaemonOptions::default()
+        },
+    );
+    let ddir = daemon.dir.path().join("certs.d").join(reg.host());
+    std::fs::create_dir_all(&ddir).unwrap();
+    std::fs::write(
+        ddir.join("hosts.toml"),
+        format!("server = \"http://{}\"\n", reg.host()),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut c = daemon.client().await;
+        let ask = || v1::VerifyRequest {
+            reference: format!("{scope}:v1"),
+            ..Default::default()
+        };
+        for fault in [TokenFault::Status(500), TokenFault::Hang] {
+            tokens.fail(Some(fault));
+            for _ in 0..2 {
+                let r = c.verify(ask()).await.unwrap().into_inner();
+                assert!(!r.allowed && !r.cached, "{fault:?}: {r:?}");
+                assert_eq!(r.outcome, v1::Outcome::Error as i32, "{fault:?}: {r:?}");
+                assert!(r.reason.contains(&realm_host), "{fault:?}: {}", r.reason);
+            }
+        }
+        tokens.fail(None);
+        let r = c.verify(ask()).await.unwrap().into_inner();
+        assert!(r.allowed && !r.cached, "token service back: {r:?}");
+    });
 }
