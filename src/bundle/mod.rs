@@ -1,4 +1,4 @@
-//! Revocation bundles: the container format ([`format`]), and on top of it importing a bundle
+//! Revocation bundles: the container format ([`format`](mod@format)), and on top of it importing a bundle
 //! into the state directory, loading the installed set, and describing a bundle. Creating one
 //! on a connected machine is in [`create`].
 

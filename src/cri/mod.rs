@@ -605,8 +605,8 @@ impl CriProxy {
     }
 }
 
-/// How long a pull waits for containerd's CRI to show the tag notaryd pointed
-/// ([`CriProxy::wait_until_cri_sees`]).
+/// How long a pull waits for containerd's CRI to show the tag notaryd pointed, before it is
+/// answered anyway (and the wait logged).
 pub const CRI_VISIBLE_WAIT: Duration = Duration::from_secs(2);
 
 /// A body of one data frame followed by trailers.

@@ -64,7 +64,7 @@ pub struct TlsOptions {
 pub struct Endpoint {
     /// `http` or `https`.
     pub scheme: &'static str,
-    /// host[:port], as contacted.
+    /// `host[:port]`, as contacted.
     pub host: String,
     /// API path prefix, `/v2` unless overridden.
     pub path_prefix: String,

@@ -299,8 +299,8 @@ fn credential_hash(c: &Option<Credential>) -> u64 {
 impl Decider {
     /// Decides on one request: an exemption, a cached verdict, or a fresh verification
     /// (shared with identical requests in flight, within the slots). Returns the decision and
-    /// whether it came from the cache. The caller answers with it and then calls
-    /// [`Decider::record`].
+    /// whether it came from the cache. The caller answers with it through the [`Pending`]
+    /// that [`Decider::begin`] gave it.
     pub async fn decide(self: &Arc<Self>, checked: &DecisionRequest) -> (Arc<Decision>, bool) {
         let state = &**self;
         let snapshot = state.snapshot();
