@@ -16,6 +16,7 @@
 //! [`cli`] are the command line's.
 
 pub mod api;
+pub mod bindir;
 pub mod bundle;
 pub mod cli;
 pub mod clock;

@@ -20,21 +20,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use notaryd::api::v1;
+use notaryd::bindir::{MAX_STDIN_BYTES, parse_stdin_descriptor};
 
-/// Largest descriptor read from standard input.
-const MAX_STDIN_BYTES: u64 = 64 * 1024;
 /// Longest line written.
 const MAX_LINE: usize = 1000;
 /// Default deadline for the daemon's answer.
 const DEFAULT_TIMEOUT_MS: u64 = 5000;
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Descriptor {
-    media_type: String,
-    digest: String,
-    size: i64,
-}
 
 fn say(line: &str) {
     let mut line = line.replace(['\n', '\r'], " ");
@@ -78,31 +69,9 @@ fn main() -> ExitCode {
     {
         return deny(&format!("reading the descriptor: {e}"));
     }
-    if input.len() as u64 > MAX_STDIN_BYTES {
-        return deny("the descriptor on standard input is larger than 64 KiB");
-    }
-    let descriptor = if input.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        if media_type
-            .as_deref()
-            .is_some_and(|m| m != "application/vnd.oci.descriptor.v1+json")
-        {
-            return deny(&format!(
-                "unexpected standard input media type {:?}",
-                media_type.unwrap_or_default()
-            ));
-        }
-        match serde_json::from_slice::<Descriptor>(&input) {
-            Ok(d) if d.digest == digest => Some(d),
-            Ok(d) => {
-                return deny(&format!(
-                    "the descriptor's digest {} differs from -digest {digest}",
-                    d.digest
-                ));
-            }
-            Err(e) => return deny(&format!("the descriptor on standard input: {e}")),
-        }
+    let descriptor = match parse_stdin_descriptor(&input, media_type.as_deref(), &digest) {
+        Ok(d) => d,
+        Err(reason) => return deny(&reason),
     };
     let socket = std::env::var_os("NOTARYD_SOCKET")
         .map(std::path::PathBuf::from)

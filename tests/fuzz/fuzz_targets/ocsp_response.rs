@@ -9,8 +9,7 @@ use notaryd::verify::x509::Certificate;
 fn issuer() -> &'static Certificate {
     static ISSUER: OnceLock<Certificate> = OnceLock::new();
     ISSUER.get_or_init(|| {
-        Certificate::from_der(include_bytes!("../../data/ocsp-openssl/ca.der"))
-            .expect("fixture CA parses")
+        Certificate::from_der(include_bytes!("../fixtures/ocsp-ca.der")).expect("fixture CA parses")
     })
 }
 

@@ -1,0 +1,5 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|header: &str| {
+    let _ = notaryd::registry::auth::Challenge::parse(header);
+});
