@@ -27,6 +27,8 @@ rm -rf target/test-reports
 
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
+# The core again, with its own bans (std I/O, environment, clock: lints/verify/clippy.toml).
+CLIPPY_CONF_DIR=lints/verify cargo clippy --locked -p notaryd-verify --all-targets -- -D warnings
 cargo test --locked --workspace --all-targets
 cargo test --locked --workspace --doc
 # What the conformance tests covered, and the containerd builds the containerd tests ran

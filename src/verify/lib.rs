@@ -3,8 +3,8 @@
 //!
 //! A crate of its own (`notaryd-verify`, sources in `src/verify/`) so that what it cannot use
 //! is a fact of its Cargo.toml: no async runtime, network, HTTP, gRPC or process crate is a
-//! dependency, and its clippy.toml forbids std's file system, network, environment and clock
-//! calls. The `notaryd` crate re-exports it as `notaryd::verify` (with `notaryd::oci` and
+//! dependency, and `lints/verify/clippy.toml` forbids std's file system, network, environment
+//! and clock calls. The `notaryd` crate re-exports it as `notaryd::verify` (with `notaryd::oci` and
 //! `notaryd::reference`).
 //!
 //! Where to start: [`verifier::Verifier`] runs the Notary Project verification workflow on

@@ -303,6 +303,24 @@ fn the_core_uses_only_the_core_and_no_io() {
              and no platform-specific dependencies"
         );
     }
+    // The core's clippy bans live outside its tree and CI runs clippy on the core with them.
+    let bans = std::fs::read_to_string(root.join("lints/verify/clippy.toml")).unwrap();
+    for banned in [
+        "std::fs::read",
+        "std::time::Instant::now",
+        "std::env::var",
+        "std::fs::File",
+    ] {
+        assert!(
+            bans.contains(banned),
+            "lints/verify/clippy.toml does not ban {banned}"
+        );
+    }
+    let test_sh = std::fs::read_to_string(root.join("scripts/test.sh")).unwrap();
+    assert!(
+        test_sh.contains("CLIPPY_CONF_DIR=lints/verify cargo clippy --locked -p notaryd-verify"),
+        "scripts/test.sh does not run clippy on the core with lints/verify/clippy.toml"
+    );
     let (graph, impure) = graph_of(&core, true);
     assert!(
         graph.len() >= 3,
