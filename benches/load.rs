@@ -99,13 +99,7 @@ fn main() {
         |dir| write_notation_config(dir, &chain, &[&scope], "strict"),
         DaemonOptions::default(),
     );
-    let hosts = daemon.dir.path().join("certs.d").join(reg.host());
-    std::fs::create_dir_all(&hosts).unwrap();
-    std::fs::write(
-        hosts.join("hosts.toml"),
-        format!("server = \"http://{}\"\n", reg.host()),
-    )
-    .unwrap();
+    common::containerd::write_plain_http_hosts(&daemon.dir.path().join("certs.d"), &reg.host());
     let pid = daemon.pid();
     std::thread::sleep(Duration::from_millis(500));
     let (idle_rss, idle_fds) = (vm(pid, "VmRSS:"), fds(pid));

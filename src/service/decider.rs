@@ -650,15 +650,22 @@ const MAX_DECISIONS_REMEMBERED: usize = 4096;
 /// Which decisions were logged when, and how many identical ones were not since.
 #[derive(Default)]
 struct DecisionLog {
-    seen: Mutex<HashMap<(String, String), (Instant, u64)>>,
+    /// Hash of (reference, reason) → when it was last logged, and how often since.
+    seen: Mutex<HashMap<u64, (Instant, u64)>>,
 }
 
 impl DecisionLog {
     /// Whether to log this decision now: `Some(n)` with the identical decisions not logged since
     /// the last time, `None` to stay quiet.
     fn should_log(&self, reference: &str, reason: &str, now: Instant) -> Option<u64> {
+        // A hash, not copies of the strings: this runs on every answer, cached ones included.
+        // A collision only merges two decisions' log lines; the audit log has both.
+        let key = {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (reference, reason).hash(&mut h);
+            h.finish()
+        };
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (reference.to_owned(), reason.to_owned());
         if let Some((logged, suppressed)) = seen.get_mut(&key) {
             if now.saturating_duration_since(*logged) < DECISION_LOG_INTERVAL {
                 *suppressed += 1;

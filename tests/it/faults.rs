@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use notaryd::api::v1;
 
+use crate::common::containerd::write_plain_http_hosts;
 use crate::common::daemon::{DaemonOptions, TestDaemon, write_notation_config};
 use crate::common::fixture_fault_proxy::{Fault, FixtureFaultProxy};
 use crate::common::jws::{Jws, payload_for};
@@ -121,30 +122,40 @@ impl Suite {
 
     /// `notaryd verify REGISTRY/team/app:v1` through `hosts`: exit code, output, wall time.
     fn verify(&self, hosts: &Path) -> (i32, String, Duration) {
-        let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_notaryd"))
-            .args([
-                "verify",
-                &format!("{}/{REPO}:v1", self.reg.host()),
-                "--hosts-dir",
-                hosts.to_str().unwrap(),
-                "--notation-config",
-                self.config.path().to_str().unwrap(),
-                "--request-timeout",
-                &REQUEST_TIMEOUT.to_string(),
-                "--timeout",
-                &TIMEOUT.to_string(),
-            ])
-            .env("DOCKER_CONFIG", "/nonexistent-notaryd-test")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap(), text, started.elapsed())
+        verify_cli(
+            &format!("{}/{REPO}:v1", self.reg.host()),
+            hosts,
+            self.config.path(),
+        )
     }
+}
+
+/// `notaryd verify REFERENCE` with this suite's deadlines, `hosts` and the notation
+/// configuration `config`: exit code, stdout and stderr, wall time.
+fn verify_cli(reference: &str, hosts: &Path, config: &Path) -> (i32, String, Duration) {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_notaryd"))
+        .args([
+            "verify",
+            reference,
+            "--hosts-dir",
+            hosts.to_str().unwrap(),
+            "--notation-config",
+            config.to_str().unwrap(),
+            "--request-timeout",
+            &REQUEST_TIMEOUT.to_string(),
+            "--timeout",
+            &TIMEOUT.to_string(),
+        ])
+        .env("DOCKER_CONFIG", "/nonexistent-notaryd-test")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap(), text, started.elapsed())
 }
 
 /// Every fault at every stage behind `layout`, each case with a proxy of its own.
@@ -297,42 +308,14 @@ fn a_failing_token_service_is_an_error_naming_it() {
     let config = tempfile::tempdir().unwrap();
     write_notation_config(config.path(), &chain, &[&scope], "strict");
     let hosts = tempfile::tempdir().unwrap();
-    let dir = hosts.path().join(reg.host());
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("hosts.toml"),
-        format!("server = \"http://{}\"\n", reg.host()),
-    )
-    .unwrap();
+    write_plain_http_hosts(hosts.path(), &reg.host());
     let cli = |what: &str| {
-        let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_notaryd"))
-            .args([
-                "verify",
-                &format!("{scope}:v1"),
-                "--hosts-dir",
-                hosts.path().to_str().unwrap(),
-                "--notation-config",
-                config.path().to_str().unwrap(),
-                "--request-timeout",
-                &REQUEST_TIMEOUT.to_string(),
-                "--timeout",
-                &TIMEOUT.to_string(),
-            ])
-            .env("DOCKER_CONFIG", "/nonexistent-notaryd-test")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (code, out, took) = verify_cli(&format!("{scope}:v1"), hosts.path(), config.path());
         assert!(
-            started.elapsed() <= Duration::from_secs(TIMEOUT) + MARGIN,
-            "{what}: took {:?}",
-            started.elapsed()
+            took <= Duration::from_secs(TIMEOUT) + MARGIN,
+            "{what}: took {took:?}"
         );
-        (out.status.code().unwrap(), text)
+        (code, out)
     };
     let (code, out) = cli("healthy");
     assert_eq!(code, 0, "{out}");
@@ -357,13 +340,7 @@ fn a_failing_token_service_is_an_error_naming_it() {
             ..DaemonOptions::default()
         },
     );
-    let ddir = daemon.dir.path().join("certs.d").join(reg.host());
-    std::fs::create_dir_all(&ddir).unwrap();
-    std::fs::write(
-        ddir.join("hosts.toml"),
-        format!("server = \"http://{}\"\n", reg.host()),
-    )
-    .unwrap();
+    write_plain_http_hosts(&daemon.dir.path().join("certs.d"), &reg.host());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
