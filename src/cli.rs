@@ -15,9 +15,13 @@ use crate::notation_config::{self, ConfigError};
 use crate::reference::Reference;
 use crate::registry::client::{ClientOptions, RegistryClient};
 use crate::registry::credentials::{Credential, DockerConfig};
-use crate::registry::discovery::{Platform, PlatformSignatures, verify_in_registry};
+use crate::registry::discovery::{Platform, PlatformSignatures};
 use crate::registry::endpoints::endpoints_for;
 use crate::registry::error::RegistryError;
+use crate::service::NoVerdict;
+use crate::service::audit::AuditLog;
+use crate::service::decider::{Decider, DecisionRequest};
+use crate::service::snapshot::{PolicySet, Snapshot};
 use crate::verify::limits::Limits;
 use crate::verify::policy::VerificationLevel;
 use crate::verify::revocation::set::RevocationOptions;
@@ -721,6 +725,10 @@ pub enum VerifyCommandError {
     /// `bundle create` could collect nothing.
     #[error("{0}")]
     Collect(String),
+    /// The verification ended without a verdict for a reason other than the registry (a
+    /// deadline, an internal error).
+    #[error("{0}")]
+    NoVerdict(String),
 }
 
 impl VerifyCommandError {
@@ -732,7 +740,7 @@ impl VerifyCommandError {
             Self::Layout(_) => EXIT_UNREADABLE,
             Self::Registry(RegistryError::Config(_)) => EXIT_USAGE,
             Self::Registry(_) => EXIT_UNREADABLE,
-            Self::Daemon(_) | Self::Collect(_) => EXIT_UNREADABLE,
+            Self::Daemon(_) | Self::Collect(_) | Self::NoVerdict(_) => EXIT_UNREADABLE,
         }
     }
 }
@@ -767,6 +775,7 @@ impl VerifyOutcome {
 
 /// The trust policy, trust stores and warnings, loaded once for a command.
 struct Loaded {
+    policy_path: PathBuf,
     store_dir: PathBuf,
     policy: crate::verify::policy::TrustPolicyDocument,
     trust_store: crate::verify::trust_store::TrustStore,
@@ -802,6 +811,7 @@ fn load(args: &VerifyArgs) -> Result<Loaded, VerifyCommandError> {
         ..Limits::default()
     };
     Ok(Loaded {
+        policy_path,
         store_dir,
         policy,
         trust_store,
@@ -894,27 +904,43 @@ pub fn registry_client(
     reference: &Reference,
     password: Option<String>,
 ) -> Result<RegistryClient, VerifyCommandError> {
-    let given = match (&args.username, password) {
+    let chain = crate::service::credential_chain(
+        given_credential(args, password),
+        reference,
+        Box::new(docker_config(args)?),
+    );
+    Ok(RegistryClient::new(
+        client_options(args),
+        Arc::new(crate::registry::credentials::Memoized::new(chain)),
+    ))
+}
+
+/// `--username` with the password `--password-stdin` read.
+fn given_credential(args: &RegistryArgs, password: Option<String>) -> Option<Credential> {
+    match (&args.username, password) {
         (Some(user), Some(secret)) => Some(Credential::Basic {
             username: user.clone(),
             password: secret,
         }),
         _ => None,
-    };
-    let docker = match &args.docker_config {
+    }
+}
+
+/// docker's configuration: `--docker-config`, else where docker looks.
+fn docker_config(args: &RegistryArgs) -> Result<DockerConfig, VerifyCommandError> {
+    match &args.docker_config {
         Some(path) => DockerConfig::load(path),
         None => DockerConfig::load_default(),
     }
-    .map_err(|e| VerifyCommandError::Usage(format!("docker config: {e}")))?;
-    let chain = crate::service::credential_chain(given, reference, Box::new(docker));
-    Ok(RegistryClient::new(
-        ClientOptions {
-            connect_timeout: Duration::from_secs(args.connect_timeout),
-            request_timeout: Duration::from_secs(args.request_timeout),
-            ..ClientOptions::default()
-        },
-        Arc::new(crate::registry::credentials::Memoized::new(chain)),
-    ))
+    .map_err(|e| VerifyCommandError::Usage(format!("docker config: {e}")))
+}
+
+fn client_options(args: &RegistryArgs) -> ClientOptions {
+    ClientOptions {
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        ..ClientOptions::default()
+    }
 }
 
 /// The revocation source for a verification: `--revocation-bundle FILE` (checked against the
@@ -957,12 +983,12 @@ pub fn load_bundle_keys(paths: &[PathBuf]) -> Result<Vec<BundleKey>, VerifyComma
         .collect()
 }
 
-/// Runs `notaryd verify REFERENCE` against the reference's registry at time `now`.
+/// Runs `notaryd verify REFERENCE` against the reference's registry, through the same use
+/// case the daemon serves ([`Decider`]), with a snapshot made of the command's flags.
 /// `password` is what `--password-stdin` read.
 pub async fn verify_registry(
     args: &VerifyArgs,
     password: Option<String>,
-    now: Timestamp,
 ) -> Result<VerifyOutcome, VerifyCommandError> {
     let Some(text) = &args.reference else {
         return Err(VerifyCommandError::Usage(
@@ -972,31 +998,46 @@ pub async fn verify_registry(
     let reference = Reference::parse(text).map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
     let loaded = load(args)?;
     let revocation = revocation_source(&args.revocation, &loaded.store_dir)?;
-    let verifier = Verifier::new(
+    // Checked here, so that a policy naming a store that is not there is a usage error.
+    Verifier::new(
         &loaded.policy,
         &loaded.trust_store,
         revocation.as_ref(),
         loaded.limits.clone(),
     )?;
-
-    let endpoints = endpoints_for(
-        &args.registry.hosts_dir,
-        reference.registry(),
-        args.registry.plain_http,
-    )?;
-    let client = registry_client(&args.registry, &reference, password)?;
-    let request = crate::service::registry_request(
-        &reference,
-        crate::service::RequestOptions {
-            known_digest: None,
-            user_metadata: args.user_metadata.iter().cloned().collect(),
-            time: now,
-            platform_signatures: args.platform_signatures,
-            platform: args.platform.clone().unwrap_or_else(Platform::host),
-            total_timeout: Duration::from_secs(args.timeout),
-        },
+    let docker = docker_config(&args.registry)?;
+    let config =
+        crate::config::Config::defaults().map_err(|e| VerifyCommandError::Usage(e.to_string()))?;
+    let snapshot = one_shot_snapshot(
+        args,
+        config,
+        loaded.policy_path,
+        (loaded.policy, loaded.trust_store),
+        revocation,
+        docker,
+        loaded.limits,
     );
-    let verification = verify_in_registry(&client, &verifier, &endpoints, &request).await?;
+    let decider = Decider::new(
+        snapshot,
+        Arc::new(crate::service::metrics::Metrics::new()),
+        AuditLog::open(&crate::config::AuditTarget::Off)
+            .map_err(|e| VerifyCommandError::Usage(format!("audit log: {e}")))?,
+    );
+    let request = DecisionRequest {
+        client: None,
+        reference_text: text.clone(),
+        reference,
+        descriptor_digest: None,
+        namespace: None,
+        credential: given_credential(&args.registry, password),
+        cache_only: false,
+    };
+    let (decision, requests) = decider.decide_once(&request).await;
+    let verification = match decision.into_verification() {
+        Ok(v) => v,
+        Err(NoVerdict::Registry(e)) => return Err(VerifyCommandError::Registry(e)),
+        Err(NoVerdict::Other(reason)) => return Err(VerifyCommandError::NoVerdict(reason)),
+    };
     let (result, platform) = match (verification.artifact, verification.platform) {
         (Some(a), p) => (a, p),
         (None, Some(p)) => (p, None),
@@ -1005,13 +1046,56 @@ pub async fn verify_registry(
         }
     };
     Ok(VerifyOutcome {
-        reference: reference.to_string(),
+        reference: request.reference.to_string(),
         result,
         platform,
         warnings: loaded.warnings,
         resolved_by: Some(verification.resolved_by),
-        http_requests: Some(client.requests_made()),
+        http_requests: Some(requests as usize),
     })
+}
+
+/// The snapshot a one-shot verification decides under: the daemon's defaults, with what
+/// the command's flags set (no namespace policies, no exemptions, no audit).
+fn one_shot_snapshot(
+    args: &VerifyArgs,
+    mut config: crate::config::Config,
+    policy_path: PathBuf,
+    (policy, trust_store): (
+        crate::verify::policy::TrustPolicyDocument,
+        crate::verify::trust_store::TrustStore,
+    ),
+    revocation: Box<dyn RevocationSource>,
+    docker: DockerConfig,
+    limits: Limits,
+) -> Snapshot {
+    config.hosts_dir = args.registry.hosts_dir.clone();
+    config.connect_timeout = Duration::from_secs(args.registry.connect_timeout);
+    config.request_timeout = Duration::from_secs(args.registry.request_timeout);
+    config.verify_timeout = Duration::from_secs(args.timeout);
+    config.max_signatures = args.max_signatures;
+    config.platform_signatures = args.platform_signatures;
+    Snapshot {
+        generation: 0,
+        loaded_at: crate::clock::now(),
+        config,
+        default_policy: PolicySet {
+            path: policy_path,
+            policy,
+            trust_store,
+            // Reported by the daemon's Status only.
+            digest: String::new(),
+        },
+        namespace_policies: BTreeMap::new(),
+        revocation,
+        revocation_created_at: None,
+        docker_config: Arc::new(docker),
+        limits,
+        versions: Default::default(),
+        plain_http: args.registry.plain_http,
+        platform: args.platform.clone().unwrap_or_else(Platform::host),
+        user_metadata: args.user_metadata.iter().cloned().collect(),
+    }
 }
 
 /// Renders the report in the requested format.

@@ -408,6 +408,15 @@ impl Config {
         Self::validate(raw, overrides, &shown)
     }
 
+    /// Every default, with no file and no override.
+    pub fn defaults() -> Result<Self, ConfigError> {
+        Self::validate(
+            RawConfig::default(),
+            &Overrides::default(),
+            Path::new("(defaults)"),
+        )
+    }
+
     /// The second stage: defaults, ranges and consistency.
     pub fn validate(
         raw: RawConfig,

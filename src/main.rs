@@ -114,7 +114,7 @@ fn main() -> ExitCode {
         }
         Command::Verify(v) => {
             let result = if v.reference.is_some() {
-                verify_registry(&v, now)
+                verify_registry(&v)
             } else {
                 cli::verify(&v, now).map_err(anyhow::Error::from)
             };
@@ -229,13 +229,10 @@ fn read_password(from_stdin: bool) -> anyhow::Result<Option<String>> {
     ))
 }
 
-fn verify_registry(
-    v: &VerifyArgs,
-    now: notaryd::verify::time::Timestamp,
-) -> anyhow::Result<VerifyOutcome> {
+fn verify_registry(v: &VerifyArgs) -> anyhow::Result<VerifyOutcome> {
     let password = read_password(v.registry.password_stdin)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    Ok(runtime.block_on(cli::verify_registry(v, password, now))?)
+    Ok(runtime.block_on(cli::verify_registry(v, password))?)
 }

@@ -8,7 +8,7 @@
 //! or the image is explicitly exempt by digest. Everything else — rejection, unreachable
 //! registry, deadline, overload, internal error — is a denial that says why.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -23,8 +23,8 @@ use super::snapshot::Snapshot;
 use super::{Decision, Outcome, RequestOptions, exempt_decision, is_exempt};
 use crate::reference::Reference;
 use crate::registry::client::{ClientOptions, RegistryClient};
-use crate::registry::credentials::{Credential, CredentialSource, NoCredentials};
-use crate::registry::discovery::{Platform, resolve_target, verify_resolved};
+use crate::registry::credentials::{Credential, CredentialSource, Memoized, NoCredentials};
+use crate::registry::discovery::{resolve_target, verify_resolved};
 use crate::registry::endpoints::endpoints_for;
 use crate::registry::error::RegistryError;
 use crate::verify::descriptor::Digest;
@@ -358,6 +358,30 @@ impl Decider {
         }
     }
 
+    /// Decides on one request for a process that asks once and exits (`notaryd verify
+    /// REF`): the same decision as [`Decider::decide`], after which the decider, its cache
+    /// included, is dropped, so the decision is the caller's alone. Also returns the HTTP
+    /// requests the decision took.
+    pub(crate) async fn decide_once(self, request: &DecisionRequest) -> (Decision, u64) {
+        let decider = Arc::new(self);
+        let (decision, _) = decider.decide(request).await;
+        let requests = decider.registry_requests();
+        let generation = decision.generation();
+        drop(decider);
+        let decision = Arc::try_unwrap(decision).unwrap_or_else(|shared| {
+            // Only a cache or another waiter could hold it, and both went with the decider.
+            Decision::error(
+                format!(
+                    "internal error: the decision is still shared: {}",
+                    shared.reason()
+                ),
+                None,
+                generation,
+            )
+        });
+        (decision, requests)
+    }
+
     /// Takes a slot for one fresh verification: one of the client's share, then one of the
     /// daemon's, each waited for at most [`QUEUE_WAIT`].
     async fn slots(
@@ -415,13 +439,15 @@ impl Decider {
         // hosts.toml, its certificate files: file reads, off the async threads.
         let lookup = {
             let (hosts_dir, registry) = (config.hosts_dir.clone(), reference.registry().to_owned());
-            tokio::task::spawn_blocking(move || endpoints_for(&hosts_dir, &registry, false)).await
+            let plain_http = snapshot.plain_http;
+            tokio::task::spawn_blocking(move || endpoints_for(&hosts_dir, &registry, plain_http))
+                .await
         };
         let endpoints = match lookup {
             Ok(Ok(e)) => e,
             Ok(Err(e)) => {
                 self.count_registry_error(&e);
-                return (Arc::new(Decision::registry_error(&e, generation)), false);
+                return (Arc::new(Decision::registry_error(e, generation)), false);
             }
             Err(e) => {
                 return (
@@ -434,35 +460,22 @@ impl Decider {
                 );
             }
         };
-        // Credential helpers are programs that may take seconds: ask them once, before the
-        // requests, for every host this verification may contact.
-        let credentials = {
-            let mut hosts: Vec<String> = endpoints.iter().map(|e| e.host.clone()).collect();
-            hosts.push(reference.registry().to_owned());
-            hosts.push(reference.api_host().to_owned());
-            hosts.sort();
-            hosts.dedup();
-            let chain = crate::service::credential_chain(
-                checked.credential.clone(),
-                reference,
-                Box::new(SharedDockerConfig(Arc::clone(&snapshot.docker_config))),
-            );
-            let mut answers = HashMap::with_capacity(hosts.len());
-            for h in hosts {
-                let answer = chain.credential(&h).await.map_err(|e| e.to_string());
-                answers.insert(h, answer);
-            }
-            PreResolved(answers)
-        };
+        // Asked lazily, at most once per host, inside the deadline below: a helper runs only
+        // for a host this verification contacts.
+        let credentials = Memoized::new(crate::service::credential_chain(
+            checked.credential.clone(),
+            reference,
+            Box::new(SharedDockerConfig(Arc::clone(&snapshot.docker_config))),
+        ));
         let client = state.client.with_credentials(Arc::new(credentials));
         let request = crate::service::registry_request(
             reference,
             RequestOptions {
                 known_digest: known_digest.clone(),
-                user_metadata: BTreeMap::new(),
+                user_metadata: snapshot.user_metadata.clone(),
                 time: crate::clock::now(),
                 platform_signatures: config.platform_signatures,
-                platform: Platform::host(),
+                platform: snapshot.platform.clone(),
                 total_timeout: config.verify_timeout,
             },
         );
@@ -549,7 +562,7 @@ impl Decider {
             Ok(Found::Cached(hit)) => (hit, true),
             Err(e) => {
                 self.count_registry_error(&e);
-                (Arc::new(Decision::registry_error(&e, generation)), false)
+                (Arc::new(Decision::registry_error(e, generation)), false)
             }
         }
     }
@@ -738,26 +751,6 @@ impl Drop for Pending {
             }
         }
         tracing::warn!(reference = %self.reference, "{UNANSWERED}");
-    }
-}
-
-/// Credentials looked up ahead of a verification, per host (helpers are programs; they run
-/// once per verification, not once per request). A host not looked up has none.
-struct PreResolved(HashMap<String, Result<Option<Credential>, String>>);
-
-impl CredentialSource for PreResolved {
-    fn credential<'a>(
-        &'a self,
-        registry_host: &'a str,
-    ) -> crate::registry::credentials::CredentialFuture<'a> {
-        let answer = match self.0.get(registry_host) {
-            None => Ok(None),
-            Some(Ok(c)) => Ok(c.clone()),
-            Some(Err(e)) => Err(crate::registry::credentials::CredentialError::Earlier(
-                e.clone(),
-            )),
-        };
-        Box::pin(std::future::ready(answer))
     }
 }
 

@@ -96,6 +96,15 @@ impl Fault {
     }
 }
 
+/// Why a decision holds no verdict, for a caller that owns it.
+#[derive(Debug)]
+pub(crate) enum NoVerdict {
+    /// The registry work failed.
+    Registry(crate::registry::error::RegistryError),
+    /// Anything else (overload, an internal error), with the decision's reason.
+    Other(String),
+}
+
 /// A decision, as cached and shared between concurrent callers. Its fields are private: an
 /// allowing decision is made only here, from the core's verdicts or an exemption.
 #[derive(Debug)]
@@ -104,6 +113,8 @@ pub struct Decision {
     reason: String,
     /// Why there is no verdict, when a registry fault is the reason.
     fault: Option<Fault>,
+    /// That fault itself, for the one-shot command's exit code and message.
+    registry_error: Option<Box<crate::registry::error::RegistryError>>,
     /// No verdict because the daemon or this client is at its concurrency limit: answered
     /// with RESOURCE_EXHAUSTED.
     overload: bool,
@@ -118,12 +129,27 @@ pub struct Decision {
 impl Decision {
     /// No verdict, because the registry work failed with `e`.
     pub(crate) fn registry_error(
-        e: &crate::registry::error::RegistryError,
+        e: crate::registry::error::RegistryError,
         generation: u64,
     ) -> Self {
         Self {
-            fault: Some(Fault::of(e)),
-            ..Self::error(e.to_string(), None, generation)
+            fault: Some(Fault::of(&e)),
+            ..Self::error(e.to_string(), None, generation).with_registry_error(e)
+        }
+    }
+
+    fn with_registry_error(mut self, e: crate::registry::error::RegistryError) -> Self {
+        self.registry_error = Some(Box::new(e));
+        self
+    }
+
+    /// The core's verdicts for a one-shot caller, which holds the only reference to the
+    /// decision; or why there are none.
+    pub(crate) fn into_verification(self) -> Result<RegistryVerification, NoVerdict> {
+        match (self.verification, self.registry_error) {
+            (Some(v), _) => Ok(v),
+            (None, Some(e)) => Err(NoVerdict::Registry(*e)),
+            (None, None) => Err(NoVerdict::Other(self.reason)),
         }
     }
 
@@ -138,6 +164,7 @@ impl Decision {
             outcome: Outcome::Error,
             reason,
             fault: None,
+            registry_error: None,
             overload: false,
             verification: None,
             target,
@@ -233,6 +260,7 @@ impl Decision {
         };
         Self {
             fault: None,
+            registry_error: None,
             outcome: if !accepted {
                 Outcome::Rejected
             } else if skipped {
@@ -363,6 +391,7 @@ pub(crate) fn exempt_decision(scope: &str, digest: &Digest, generation: u64) -> 
     Decision {
         outcome: Outcome::Exempt,
         fault: None,
+        registry_error: None,
         overload: false,
         reason: format!(
             "{digest} is exempt from verification by configuration (verification.exempt)"
@@ -530,7 +559,7 @@ mod tests {
         ];
         for (e, kind) in cases {
             assert_eq!(Fault::of(&e), kind, "{e}");
-            let d = Decision::registry_error(&e, 7);
+            let d = Decision::registry_error(e, 7);
             assert_eq!(d.fault(), Some(kind));
             assert!(!d.allowed());
             assert_eq!(d.outcome(), Outcome::Error);

@@ -11,6 +11,7 @@ use crate::bundle;
 use crate::config::Config;
 use crate::notation_config;
 use crate::registry::credentials::DockerConfig;
+use crate::registry::discovery::Platform;
 use crate::verify::limits::Limits;
 use crate::verify::policy::TrustPolicyDocument;
 use crate::verify::revocation::set::{RevocationOptions, RevocationSet};
@@ -96,6 +97,16 @@ pub struct Snapshot {
     pub limits: Limits,
     /// What is loaded.
     pub versions: Versions,
+    /// Registries without a hosts.toml are spoken to over plain HTTP (the one-shot command's
+    /// `--plain-http`; the daemon reads hosts.toml alone and never sets it).
+    pub plain_http: bool,
+    /// The platform whose manifest an index is verified for: this node's, or the one-shot
+    /// command's `--platform`.
+    pub platform: Platform,
+    /// Metadata every signature must carry (the one-shot command's `--user-metadata`; the
+    /// daemon requires none). Part of the snapshot, not the request, so that cached verdicts
+    /// are always for the same requirement.
+    pub user_metadata: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -276,6 +287,9 @@ impl Snapshot {
             docker_config: Arc::new(docker_config),
             limits,
             versions,
+            plain_http: false,
+            platform: Platform::host(),
+            user_metadata: BTreeMap::new(),
         })
     }
 

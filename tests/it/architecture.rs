@@ -377,3 +377,45 @@ fn the_checker_finds_a_cycle_through_a_use_group() {
     assert_eq!(impure.len(), 1, "{impure:?}");
     assert!(graph["verify"].contains_key("a"));
 }
+
+/// The registry's verification steps, which only the use case (`src/service/`) may call: every
+/// adapter (the one-shot CLI, the gRPC service, the CRI proxy) asks the `Decider` instead.
+const REGISTRY_VERIFICATION: [&str; 3] =
+    ["verify_in_registry", "verify_resolved", "resolve_target"];
+
+#[test]
+fn only_the_use_case_runs_a_registry_verification() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "the sources were not read: {files:?}");
+    let mut callers = Vec::new();
+    let mut seen_in_service = false;
+    for file in &files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let text = std::fs::read_to_string(file).unwrap();
+        let mentions = text
+            .lines()
+            .map(code_of)
+            .any(|l| REGISTRY_VERIFICATION.iter().any(|f| l.contains(f)));
+        match relative
+            .components()
+            .next()
+            .and_then(|c| c.as_os_str().to_str())
+        {
+            Some("registry") => {}
+            Some("service") => seen_in_service |= mentions,
+            _ if mentions => callers.push(relative.display().to_string()),
+            _ => {}
+        }
+    }
+    assert!(
+        seen_in_service,
+        "src/service/ no longer names {REGISTRY_VERIFICATION:?}: update this test"
+    );
+    assert!(
+        callers.is_empty(),
+        "{callers:?} run a registry verification themselves; adapters ask \
+         service::decider::Decider (docs/architecture.md)"
+    );
+}
