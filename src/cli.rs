@@ -33,18 +33,19 @@ use crate::verify::verifier::{
 };
 use crate::verify::x509::Certificate;
 
-pub use crate::report::{OutputFormat, ReportView, render_view};
+pub use crate::report::OutputFormat;
+pub(crate) use crate::report::{ReportView, render_view};
 
-pub use crate::config::{DEFAULT_CONFIG_DIR, DEFAULT_HOSTS_DIR};
+pub(crate) use crate::config::{DEFAULT_CONFIG_DIR, DEFAULT_HOSTS_DIR};
 
 /// Exit code: the policy accepted the artifact.
-pub const EXIT_ACCEPTED: u8 = 0;
+pub(crate) const EXIT_ACCEPTED: u8 = 0;
 /// Exit code: the policy rejected the artifact.
-pub const EXIT_REJECTED: u8 = 1;
+pub(crate) const EXIT_REJECTED: u8 = 1;
 /// Exit code: bad usage or configuration (nothing was verified).
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: the artifact or its signatures could not be read.
-pub const EXIT_UNREADABLE: u8 = 3;
+pub(crate) const EXIT_UNREADABLE: u8 = 3;
 
 /// notaryd: enforce Notary Project signatures on container images.
 #[derive(Debug, Parser)]
@@ -899,7 +900,7 @@ pub fn verify(args: &VerifyArgs, now: Timestamp) -> Result<VerifyOutcome, Verify
 
 /// A registry client for `reference`: `--username`/`--password-stdin` offered to the
 /// reference's registry only (never a mirror), then docker's configuration.
-pub fn registry_client(
+pub(crate) fn registry_client(
     args: &RegistryArgs,
     reference: &Reference,
     password: Option<String>,
@@ -970,7 +971,7 @@ fn revocation_source(
 }
 
 /// Reads the bundle-signing public keys.
-pub fn load_bundle_keys(paths: &[PathBuf]) -> Result<Vec<BundleKey>, VerifyCommandError> {
+pub(crate) fn load_bundle_keys(paths: &[PathBuf]) -> Result<Vec<BundleKey>, VerifyCommandError> {
     paths
         .iter()
         .map(|p| {
@@ -984,7 +985,7 @@ pub fn load_bundle_keys(paths: &[PathBuf]) -> Result<Vec<BundleKey>, VerifyComma
 }
 
 /// Runs `notaryd verify REFERENCE` against the reference's registry, through the same use
-/// case the daemon serves ([`Decider`]), with a snapshot made of the command's flags.
+/// case the daemon serves (`service::decider::Decider`), with a snapshot made of the command's flags.
 /// `password` is what `--password-stdin` read.
 pub async fn verify_registry(
     args: &VerifyArgs,

@@ -13,6 +13,6 @@ pub fn now() -> Timestamp {
 
 /// A monotonic instant, for deadlines, cache ages and durations (never for verification time).
 #[allow(clippy::disallowed_methods)]
-pub fn monotonic() -> std::time::Instant {
+pub(crate) fn monotonic() -> std::time::Instant {
     std::time::Instant::now()
 }

@@ -17,7 +17,7 @@ use crate::registry::discovery::PlatformSignatures;
 /// Where notaryd's configuration lives unless told otherwise.
 pub const DEFAULT_CONFIG_DIR: &str = "/etc/notaryd";
 /// containerd's default hosts directory (defined with the hosts.toml reader).
-pub use crate::registry::hosts::DEFAULT_HOSTS_DIR;
+pub(crate) use crate::registry::hosts::DEFAULT_HOSTS_DIR;
 /// Where the configuration file lives unless told otherwise.
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/notaryd/config.toml";
 /// The verifier socket unless configured.
@@ -806,7 +806,7 @@ fn check_group(section: &str, group: Option<&str>) -> Result<(), (String, String
 
 /// A Kubernetes namespace name: an RFC 1123 label (lowercase alphanumerics and '-', at most
 /// 63 characters, starting and ending alphanumeric).
-pub fn check_namespace(ns: &str) -> Result<(), String> {
+pub(crate) fn check_namespace(ns: &str) -> Result<(), String> {
     let ok = !ns.is_empty()
         && ns.len() <= 63
         && ns

@@ -3,7 +3,7 @@
 
 /// A containerd API request in `namespace` (containerd reads it from the
 /// `containerd-namespace` metadata key).
-pub fn in_namespace<T>(namespace: &str, message: T) -> tonic::Request<T> {
+pub(crate) fn in_namespace<T>(namespace: &str, message: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(message);
     if let Ok(v) = namespace.parse() {
         r.metadata_mut().insert("containerd-namespace", v);

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::api::v1;
 
 /// The verifier binary's name in `bin_dir`.
-pub const VERIFIER_BINARY: &str = "notaryd-containerd-verifier";
+pub(crate) const VERIFIER_BINARY: &str = "notaryd-containerd-verifier";
 /// containerd's default `bin_dir` for image verifiers.
 pub const DEFAULT_VERIFIER_BIN_DIR: &str = "/opt/containerd/image-verifier/bin";
 
@@ -107,7 +107,7 @@ fn lookup<'a>(v: &'a toml::Value, path: &[&str]) -> Option<&'a toml::Value> {
 
 /// What the containerd configuration says.
 #[derive(Debug, Default)]
-pub struct ContainerdFacts {
+pub(crate) struct ContainerdFacts {
     /// `version` of the config file (1, 2 or 3).
     pub config_version: i64,
     /// The verifier `bin_dir` when the bindir plugin is configured or defaulted (v3 only).
@@ -119,7 +119,7 @@ pub struct ContainerdFacts {
 }
 
 /// Reads a containerd configuration (version 2 or 3).
-pub fn containerd_facts(
+pub(crate) fn containerd_facts(
     path: &Path,
     text: &str,
 ) -> Result<(ContainerdFacts, Vec<Finding>), String> {
@@ -232,7 +232,7 @@ pub fn containerd_facts(
 }
 
 /// Checks a verifier `bin_dir`: containerd allows every pull when it is missing or empty.
-pub fn check_bin_dir(dir: &Path) -> Vec<Finding> {
+pub(crate) fn check_bin_dir(dir: &Path) -> Vec<Finding> {
     let subject = format!("image verifier bin_dir {}", dir.display());
     let listing = match std::fs::read_dir(dir) {
         Ok(l) => l,
@@ -293,7 +293,7 @@ pub fn check_bin_dir(dir: &Path) -> Vec<Finding> {
 
 /// kubelet's image service endpoint from its configuration file (YAML or JSON): the value of
 /// the top-level `imageServiceEndpoint` key.
-pub fn kubelet_image_endpoint(text: &str) -> Option<String> {
+pub(crate) fn kubelet_image_endpoint(text: &str) -> Option<String> {
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
         return v
             .get("imageServiceEndpoint")

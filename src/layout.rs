@@ -70,7 +70,7 @@ pub enum LayoutError {
 
 /// A signature found in the layout, or the digest of a would-be signature manifest and why it
 /// cannot be used (reported as that signature failing).
-pub type SignatureCandidate = Result<SignatureManifest, (Digest, String)>;
+pub(crate) type SignatureCandidate = Result<SignatureManifest, (Digest, String)>;
 
 /// A parsed `DIR:TAG` or `DIR@DIGEST` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]

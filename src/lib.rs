@@ -9,11 +9,13 @@
 //! depends on it, never the reverse.
 //! [`clock`] is the only clock read. [`registry`] reaches registries (hosts.toml, credentials,
 //! token auth, signature discovery); [`layout`], [`notation_config`] and [`bundle`] read from
-//! disk; [`report`] renders verdicts; [`api`] and [`containerd`] hold the gRPC code and
-//! containerd helpers; [`config`] is the daemon's configuration; [`service`] is the use case
+//! disk; `report` renders verdicts; [`api`] and `containerd` hold the gRPC code and
+//! containerd helpers; [`config`] is the daemon's configuration; `service` is the use case
 //! every adapter calls (the decision, its cache, single flight and audit record); [`daemon`]
 //! serves it over gRPC and starts the CRI proxy [`cri`], which calls it too; [`doctor`] and
-//! [`cli`] are the command line's.
+//! [`cli`] are the command line's. `report`, `containerd` and `service` are crate-private:
+//! the binaries, tests, benches and fuzz targets reach them only through the adapters; an
+//! item is `pub` only when one of those uses it or it is a documented limit.
 
 pub mod api;
 pub mod bindir;
@@ -21,15 +23,15 @@ pub mod bundle;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod containerd;
+pub(crate) mod containerd;
 pub mod cri;
 pub mod daemon;
 pub mod doctor;
 pub mod layout;
 pub mod notation_config;
 pub mod registry;
-pub mod report;
-pub mod service;
+pub(crate) mod report;
+pub(crate) mod service;
 
 pub use notaryd_verify as verify;
 pub use notaryd_verify::{oci, reference};

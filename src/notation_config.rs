@@ -19,7 +19,7 @@ use crate::verify::trust_store::{
 };
 
 /// The policy file names notation looks for, in order.
-pub const POLICY_FILE_NAMES: [&str; 2] = ["trustpolicy.oci.json", "trustpolicy.json"];
+pub(crate) const POLICY_FILE_NAMES: [&str; 2] = ["trustpolicy.oci.json", "trustpolicy.json"];
 
 /// Most files read from one named store. notation has no cap; a store normally holds one to a
 /// few files (one per trusted root). 1,000 is far above that; the directory is listed and
@@ -110,7 +110,7 @@ pub enum ConfigError {
 }
 
 /// Finds the trust policy file in a notation configuration directory.
-pub fn find_policy_file(dir: &Path) -> Result<PathBuf, ConfigError> {
+pub(crate) fn find_policy_file(dir: &Path) -> Result<PathBuf, ConfigError> {
     for name in POLICY_FILE_NAMES {
         let path = dir.join(name);
         match fs::symlink_metadata(&path) {
@@ -160,7 +160,7 @@ pub fn load_trust_store(
 /// Loads every named store of every type under `truststore_dir` (not only those a policy
 /// names): the CAs a revocation bundle's CRLs and OCSP responses may be signed by. A missing
 /// type directory is simply empty.
-pub fn load_all_trust_stores(truststore_dir: &Path) -> Result<TrustStore, ConfigError> {
+pub(crate) fn load_all_trust_stores(truststore_dir: &Path) -> Result<TrustStore, ConfigError> {
     let mut store = TrustStore::new();
     for store_type in TrustStoreType::ALL {
         let dir = truststore_dir.join("x509").join(store_type.as_str());

@@ -84,7 +84,7 @@ fn json_verdict(result: &Result<Verified, Rejected>) -> JsonVerdict<'_> {
 
 /// A verdict to print, borrowed from wherever it is kept (the one-shot command's outcome,
 /// or the daemon's verdict cache).
-pub struct ReportView<'a> {
+pub(crate) struct ReportView<'a> {
     /// The reference as given.
     pub reference: &'a str,
     /// The verdict for the resolved artifact.
@@ -98,7 +98,7 @@ pub struct ReportView<'a> {
 }
 
 /// Renders a borrowed verdict in the requested format: exactly what `notaryd verify` prints.
-pub fn render_view(view: &ReportView<'_>, format: OutputFormat) -> String {
+pub(crate) fn render_view(view: &ReportView<'_>, format: OutputFormat) -> String {
     match format {
         OutputFormat::Json => {
             let report = JsonReport {

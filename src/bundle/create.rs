@@ -24,9 +24,9 @@ use crate::verify::revocation::ocsp::{UnverifiedOcsp, request_der};
 use crate::verify::x509::Certificate;
 
 /// Deadline for one CRL download (notation's CRL timeout).
-pub const CRL_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CRL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Deadline for one OCSP request (notation's OCSP timeout).
-pub const OCSP_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const OCSP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most URLs fetched for one bundle: far more than a trust store's CAs name.
 pub const MAX_URLS: usize = 1024;
 
@@ -41,7 +41,7 @@ pub struct CreateReport {
 }
 
 /// The inputs of `bundle create`.
-pub struct CreateRequest {
+pub(crate) struct CreateRequest {
     /// Trust-store certificates (every store).
     pub anchors: Vec<Certificate>,
     /// Signature chains (and TSA chains) of the images asked for, leaf first per chain.
@@ -380,7 +380,7 @@ fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
 /// The signing chains (and TSA chains) of `reference`'s signatures at `ep`, found as a
 /// verification finds them (unverified: they only say where revocation data lives), and a line for each signature that could not be read (for the
 /// report: its chain's CRLs and responders are then not collected).
-pub async fn signature_chains(
+pub(crate) async fn signature_chains(
     client: &RegistryClient,
     ep: &Endpoint,
     repository: &str,

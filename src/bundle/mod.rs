@@ -1,8 +1,8 @@
 //! Revocation bundles: the container format ([`format`](mod@format)), and on top of it importing a bundle
 //! into the state directory, loading the installed set, and describing a bundle. Creating one
-//! on a connected machine is in [`create`].
+//! on a connected machine is in `create` (run by `cli::bundle_create`).
 
-pub mod create;
+pub(crate) mod create;
 pub mod format;
 
 use std::fs;
@@ -23,7 +23,7 @@ use format::{Bundle, BundleError, BundleKey, ItemKind};
 /// Where the installed bundle lives unless told otherwise.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/notaryd/revocation";
 /// The installed bundle's file name in the state directory.
-pub const INSTALLED_NAME: &str = "installed.bundle";
+pub(crate) const INSTALLED_NAME: &str = "installed.bundle";
 
 /// Why an import, load or inspection failed.
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +89,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> BundleCommandError + '_ {
 }
 
 /// Reads a whole bundle file, refusing one over the format's cap without reading it all.
-pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, BundleCommandError> {
+pub(crate) fn read_bundle_file(path: &Path) -> Result<Vec<u8>, BundleCommandError> {
     let file = fs::File::open(path).map_err(io(path))?;
     let too_large = |len: u64| BundleCommandError::Bundle {
         path: path.to_owned(),
@@ -181,7 +181,7 @@ pub fn load_set(
 }
 
 /// The installed bundle's path in `state_dir`.
-pub fn installed_path(state_dir: &Path) -> PathBuf {
+pub(crate) fn installed_path(state_dir: &Path) -> PathBuf {
     state_dir.join(INSTALLED_NAME)
 }
 

@@ -39,18 +39,18 @@ use crate::verify::descriptor::Descriptor;
 /// The services forwarded: kubelet's image service, in both CRI versions containerd 1.6 and
 /// 1.7 serve. Nothing else is: the socket behind is containerd's own, whose other services
 /// (containerd's API, the CRI runtime service) would give a caller root's power over the node.
-pub const IMAGE_SERVICES: [&str; 2] = [
+pub(crate) const IMAGE_SERVICES: [&str; 2] = [
     "/runtime.v1.ImageService/",
     "/runtime.v1alpha2.ImageService/",
 ];
 /// The method verified before it is forwarded (in each of [`IMAGE_SERVICES`]; the messages
 /// of both versions are the same on the wire).
-pub const PULL_IMAGE_METHOD: &str = "PullImage";
+pub(crate) const PULL_IMAGE_METHOD: &str = "PullImage";
 /// How much of a call that is not forwarded is read before it is refused, and for how long.
 const UNFORWARDED_REQUEST_BYTES: usize = 64 * 1024;
 const UNFORWARDED_REQUEST_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// The label containerd's CRI puts on the images it manages.
-pub const CRI_MANAGED_LABEL: &str = "io.cri-containerd.image";
+pub(crate) const CRI_MANAGED_LABEL: &str = "io.cri-containerd.image";
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
@@ -607,7 +607,7 @@ impl CriProxy {
 
 /// How long a pull waits for containerd's CRI to show the tag notaryd pointed, before it is
 /// answered anyway (and the wait logged).
-pub const CRI_VISIBLE_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const CRI_VISIBLE_WAIT: Duration = Duration::from_secs(2);
 
 /// A body of one data frame followed by trailers.
 fn futures_stream(

@@ -9,7 +9,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 
-pub use crate::service::metrics::*;
+use crate::service::metrics::Metrics;
 
 /// Serves `GET /metrics` on `listener` until `shutdown` resolves. `before_scrape` refreshes
 /// gauges computed at scrape time.

@@ -9,11 +9,11 @@
 //! one keeps serving and the error is logged, counted and shown by `Status`. SIGTERM or
 //! SIGINT stops accepting, gives in-flight requests the configured grace, and exits.
 
-pub mod metrics;
-pub mod service;
+pub(crate) mod metrics;
+pub(crate) mod service;
 
-// The use case's parts, under the paths they had when they lived here.
-pub use crate::service::{audit, cache, snapshot};
+// The snapshot, under the path it had when it lived here (`main` reads the bundle path).
+pub use crate::service::snapshot;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -27,9 +27,9 @@ use tokio_stream::wrappers::UnixListenerStream;
 
 use crate::api::v1::verifier_server::VerifierServer;
 use crate::config::{Config, ConfigError, Overrides};
+use crate::service::audit::AuditLog;
 use crate::service::decider::Decider;
-use audit::AuditLog;
-use metrics::{Metrics, ResultLabels};
+use crate::service::metrics::{Metrics, ResultLabels};
 use service::VerifierService;
 use snapshot::{Snapshot, SnapshotError};
 
@@ -448,7 +448,7 @@ fn open_listener(
 /// bound in a private directory (mode 0700) next to it, given its group and mode there, and
 /// renamed into place. A stale socket (nobody listening: connection refused) is replaced;
 /// a live one or any other file is not.
-pub fn bind_socket(
+pub(crate) fn bind_socket(
     path: &Path,
     mode: u32,
     group: Option<&str>,
@@ -547,12 +547,12 @@ pub fn resolve_group(group: &str) -> std::io::Result<u32> {
 
 /// One watched path and what identifies its state: (size, inode, modification time), or
 /// `None` when it does not exist.
-pub type FileState = (PathBuf, Option<(u64, u64, Option<SystemTime>)>);
+pub(crate) type FileState = (PathBuf, Option<(u64, u64, Option<SystemTime>)>);
 
 /// What identifies the state of the watched files: for each, its metadata (following
 /// symlinks, so that Kubernetes' ConfigMap symlink swaps are seen), and for a directory,
 /// that of every entry below it (bounded).
-pub fn fingerprint(paths: &[PathBuf]) -> Vec<FileState> {
+pub(crate) fn fingerprint(paths: &[PathBuf]) -> Vec<FileState> {
     const MAX_ENTRIES: usize = 10_000;
     let mut out = Vec::new();
     let mut stack: Vec<(PathBuf, usize)> = paths.iter().map(|p| (p.clone(), 0)).collect();

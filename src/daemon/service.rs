@@ -18,7 +18,6 @@ use crate::verify::descriptor::Digest;
 use crate::verify::time::Timestamp;
 use crate::verify::verifier::CheckStatus;
 
-pub use crate::service::decider::{MAX_REFERENCE_LEN, QUEUE_WAIT};
 /// Longest media type accepted in a descriptor.
 pub const MAX_MEDIA_TYPE_LEN: usize = 255;
 
@@ -89,7 +88,7 @@ fn signature_reports(decision: &Decision) -> Vec<v1::SignatureReport> {
 
 /// The gRPC service.
 #[derive(Clone)]
-pub struct VerifierService {
+pub(crate) struct VerifierService {
     decider: Arc<Decider>,
 }
 

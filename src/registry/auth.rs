@@ -132,7 +132,7 @@ fn parse_params(mut s: &str) -> Result<Vec<(String, String)>, ChallengeError> {
 }
 
 /// The repository scope a request needs: `repository:<name>:pull`.
-pub fn pull_scope(repository: &str) -> String {
+pub(crate) fn pull_scope(repository: &str) -> String {
     format!("repository:{repository}:pull")
 }
 
@@ -148,7 +148,7 @@ struct CachedToken {
 
 /// What a registry host wants, learned from its first challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostAuth {
+pub(crate) enum HostAuth {
     /// No challenge seen yet (or none needed).
     Unknown,
     /// Basic: send the credential on every request.
@@ -165,7 +165,7 @@ pub enum HostAuth {
 /// Per-client authentication state: challenges learned per host and tokens per
 /// (realm, service, scope). Shared by every request of one client.
 #[derive(Default)]
-pub struct AuthCache {
+pub(crate) struct AuthCache {
     hosts: Mutex<HashMap<String, HostAuth>>,
     tokens: Mutex<HashMap<TokenKey, CachedToken>>,
 }
@@ -262,7 +262,7 @@ impl TokenResponse {
 }
 
 /// The `Authorization` value for a Basic credential.
-pub fn basic_header(credential: &Credential) -> Option<String> {
+pub(crate) fn basic_header(credential: &Credential) -> Option<String> {
     use base64::Engine;
     match credential {
         Credential::Basic { username, password } => Some(format!(

@@ -168,7 +168,7 @@ pub struct FetchedManifest {
 pub const MAX_IDLE_CONNECTIONS_PER_HOST: usize = 8;
 
 /// How long an idle registry connection is kept for reuse.
-pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The client. Cheap to share: connection pools and the token cache live inside.
 pub struct RegistryClient {
@@ -196,7 +196,7 @@ fn referrers_memo_key(ep: &Endpoint, repository: &str) -> String {
 /// How long a repository whose registry answered "no referrers API" (a 404 on the first page)
 /// is not asked again (the referrers tag schema is used directly). A registry upgraded to the API meanwhile is asked again after
 /// this; signatures pushed through the API only are found then.
-pub const NO_REFERRERS_API_MEMORY: Duration = Duration::from_secs(300);
+pub(crate) const NO_REFERRERS_API_MEMORY: Duration = Duration::from_secs(300);
 
 impl RegistryClient {
     /// A client using `credentials` for every host.
@@ -1216,7 +1216,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Encodes a query or `application/x-www-form-urlencoded` value (`form_urlencoded`: a space
 /// becomes `+`, which the token endpoint's form reader and distribution's `url.ParseQuery`
 /// both decode as a space).
-pub fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 

@@ -61,7 +61,7 @@ use serde_json::{Map, Value};
 use crate::reference::{DOCKER_HUB, DOCKER_HUB_API_HOST, DOCKER_HUB_LEGACY};
 
 /// The key Docker Hub's credentials are stored under (docker's `registry.IndexServer`).
-pub const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";
+pub(crate) const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";
 
 /// Largest `config.json` read, in bytes. docker reads it without a limit; real files are a
 /// few KiB. 1 MiB is the most a Kubernetes Secret (an image pull secret's
@@ -242,7 +242,7 @@ pub enum CredentialError {
 
 /// A credential lookup in progress. Boxed so that [`CredentialSource`] stays usable as
 /// `dyn CredentialSource`; `Send` because the daemon's verifications are spawned tasks.
-pub type CredentialFuture<'a> =
+pub(crate) type CredentialFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<Credential>, CredentialError>> + Send + 'a>>;
 
 /// Something that knows credentials for registry hosts.
@@ -330,7 +330,7 @@ fn is_docker_hub(host: &str) -> bool {
 
 /// Sources asked in order; the first that has credentials answers. An error stops the chain:
 /// a broken source is reported, never skipped in favour of anonymous access.
-pub struct CredentialChain {
+pub(crate) struct CredentialChain {
     sources: Vec<Box<dyn CredentialSource>>,
 }
 
@@ -352,7 +352,7 @@ impl fmt::Debug for CredentialChain {
 
 /// A source asked at most once per host: credential helpers are programs, and a registry
 /// that wants Basic credentials is sent them with every request.
-pub struct Memoized<S> {
+pub(crate) struct Memoized<S> {
     source: S,
     answers:
         std::sync::Mutex<std::collections::HashMap<String, Result<Option<Credential>, String>>>,
@@ -735,7 +735,7 @@ impl CredentialSource for DockerConfig {
 
 /// `$DOCKER_CONFIG/config.json` when `docker_config` is set and not empty, else
 /// `$HOME/.docker/config.json`.
-pub fn default_path_from(
+pub(crate) fn default_path_from(
     docker_config: Option<OsString>,
     home: Option<OsString>,
 ) -> Option<PathBuf> {

@@ -580,7 +580,7 @@ async fn offer_signatures<C: RegistryApi>(
 
 /// Every signature entry of `subject` at `ep`, each digest once: what
 /// `notaryd bundle create` reads the signing chains from.
-pub async fn signature_entries<C: RegistryApi>(
+pub(crate) async fn signature_entries<C: RegistryApi>(
     client: &C,
     ep: &Endpoint,
     repository: &str,

@@ -25,7 +25,7 @@ use crate::verify::descriptor::{Descriptor, Digest};
 
 /// One request the fake was asked to answer (blobs refused for their size are never asked).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Call {
+pub(crate) enum Call {
     /// A manifest by tag or digest.
     Manifest {
         /// host[:port].
@@ -98,7 +98,7 @@ struct State {
 
 /// The in-memory registry. Hosts are named as [`Endpoint::host`] names them.
 #[derive(Default)]
-pub struct FakeRegistry {
+pub(crate) struct FakeRegistry {
     state: Mutex<State>,
 }
 
@@ -557,7 +557,7 @@ pub const JWS: &str = "application/jose+json";
 
 /// The descriptor of manifest `bytes` stored under `digest` (its media type as the document
 /// declares it).
-pub fn descriptor_of(bytes: &[u8], digest: &Digest) -> Descriptor {
+pub(crate) fn descriptor_of(bytes: &[u8], digest: &Digest) -> Descriptor {
     let media_type = Manifest::parse(bytes)
         .map(|m| m.effective_media_type().to_owned())
         .unwrap_or_else(|_| oci::MEDIA_TYPE_IMAGE_MANIFEST.to_owned());
@@ -589,7 +589,7 @@ pub fn image_manifest(salt: &str) -> Vec<u8> {
 }
 
 /// An index listing `entries`.
-pub fn index_of(entries: &[Descriptor]) -> Vec<u8> {
+pub(crate) fn index_of(entries: &[Descriptor]) -> Vec<u8> {
     json!({
         "schemaVersion": 2,
         "mediaType": oci::MEDIA_TYPE_IMAGE_INDEX,
@@ -622,7 +622,7 @@ pub fn signature_manifest(subject: &Descriptor, envelope: &Descriptor) -> Vec<u8
 }
 
 /// The referrers entry of a signature manifest.
-pub fn signature_entry(manifest: &Descriptor) -> Descriptor {
+pub(crate) fn signature_entry(manifest: &Descriptor) -> Descriptor {
     Descriptor {
         artifact_type: Some(oci::ARTIFACT_TYPE_NOTARY_SIGNATURE.to_owned()),
         ..manifest.clone()

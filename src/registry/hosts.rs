@@ -16,7 +16,7 @@
 //!   every `*.crt` is a CA file and every `*.cert` a client certificate, with its key in the
 //!   `*.key` of the same name when there is one.
 //!
-//! [`HostsFile::parse`] is pure; [`load_hosts`] and [`load_hosts_from`] read the directory.
+//! [`HostsFile::parse`] is pure; [`load_hosts_from`] reads the directory.
 //! Files named in the configuration (CA and client certificates) are not read here: the
 //! returned paths are for the HTTP client.
 //!
@@ -64,7 +64,7 @@ use crate::reference::{self, is_valid_registry};
 pub const DEFAULT_HOSTS_DIR: &str = "/etc/containerd/certs.d";
 
 /// The file read in a host directory.
-pub const HOSTS_FILE: &str = "hosts.toml";
+pub(crate) const HOSTS_FILE: &str = "hosts.toml";
 
 /// The host directory used for registries without one of their own.
 pub const DEFAULT_DIR: &str = "_default";
@@ -976,7 +976,8 @@ fn quote(s: &str) -> String {
 
 /// The hosts to contact for `registry`, from the hosts directory `hosts_dir`, with HTTPS for
 /// registries without configuration. See [`load_hosts_from`].
-pub fn load_hosts(hosts_dir: &Path, registry: &str) -> Result<Vec<RegistryHost>, HostsError> {
+#[cfg(test)]
+fn load_hosts(hosts_dir: &Path, registry: &str) -> Result<Vec<RegistryHost>, HostsError> {
     load_hosts_from(&[hosts_dir], registry, Scheme::Https)
 }
 

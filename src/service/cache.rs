@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 /// What a verdict is cached under.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CacheKey {
+pub(crate) struct CacheKey {
     /// Configuration generation.
     pub generation: u64,
     /// The namespace, when a namespace-specific policy applied.
@@ -45,7 +45,7 @@ struct Inner<V> {
 }
 
 /// A bounded cache with a TTL.
-pub struct VerdictCache<V> {
+pub(crate) struct VerdictCache<V> {
     inner: Mutex<Inner<V>>,
     max_entries: usize,
     ttl: Duration,
@@ -87,6 +87,7 @@ impl<V> VerdictCache<V> {
     }
 
     /// Stores a verdict for the cache's TTL.
+    #[cfg(test)]
     pub fn insert(&self, key: CacheKey, value: Arc<V>, now: Instant) {
         self.insert_for(key, value, now, self.ttl);
     }
@@ -133,6 +134,7 @@ impl<V> VerdictCache<V> {
     }
 
     /// Whether empty.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -151,7 +153,7 @@ impl<V> VerdictCache<V> {
 /// The computation runs in its own task, so a caller that goes away (a client that
 /// disconnects, a gRPC deadline) neither cancels it for the others nor leaves its key behind:
 /// the key is removed when the computation ends, however it ends.
-pub struct SingleFlight<K, V> {
+pub(crate) struct SingleFlight<K, V> {
     inflight: Arc<Mutex<HashMap<K, watch::Receiver<Option<V>>>>>,
 }
 
@@ -223,6 +225,7 @@ where
     }
 
     /// Runs in flight.
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         self.inflight.lock().map(|m| m.len()).unwrap_or(0)
     }

@@ -33,10 +33,10 @@ use crate::verify::verifier::Verifier;
 /// Longest reference accepted.
 pub const MAX_REFERENCE_LEN: usize = 4096;
 /// How long a fresh verification waits for a free slot before it is refused.
-pub const QUEUE_WAIT: Duration = Duration::from_secs(5);
+pub(crate) const QUEUE_WAIT: Duration = Duration::from_secs(5);
 
 /// Who is asking: the peer's uid and pid (from the unix socket's credentials).
-pub type ClientKey = (u32, i32);
+pub(crate) type ClientKey = (u32, i32);
 
 /// One request for a decision, checked by the adapter that received it.
 #[derive(Clone, Debug)]
@@ -59,7 +59,7 @@ pub struct DecisionRequest {
 
 /// A request field the use case refuses; the text names the field.
 #[derive(Debug, thiserror::Error)]
-pub enum RequestError {
+pub(crate) enum RequestError {
     /// No reference.
     #[error("reference: required")]
     MissingReference,
@@ -75,7 +75,7 @@ pub enum RequestError {
 }
 
 /// The reference of a request, checked: present, not too long, parsed.
-pub fn check_reference(text: &str) -> Result<Reference, RequestError> {
+pub(crate) fn check_reference(text: &str) -> Result<Reference, RequestError> {
     if text.is_empty() {
         return Err(RequestError::MissingReference);
     }
@@ -86,7 +86,7 @@ pub fn check_reference(text: &str) -> Result<Reference, RequestError> {
 }
 
 /// The namespace of a request, checked ("" is none).
-pub fn check_namespace(namespace: String) -> Result<Option<String>, RequestError> {
+pub(crate) fn check_namespace(namespace: String) -> Result<Option<String>, RequestError> {
     if namespace.is_empty() {
         return Ok(None);
     }
@@ -97,7 +97,7 @@ pub fn check_namespace(namespace: String) -> Result<Option<String>, RequestError
 
 /// A caller's registry credential from the fields containerd and the CRI carry, in
 /// containerd's order: a username first, then an identity token, then a bare password.
-pub fn credential_from(
+pub(crate) fn credential_from(
     username: String,
     password: String,
     identity_token: String,
@@ -654,7 +654,7 @@ impl Decider {
 /// How often one decision (the same reference and reason) is logged at most. A node whose
 /// kubelet retries a refused pull asks again and again; the log says so once a minute with the
 /// count, and the audit log keeps every answer.
-pub const DECISION_LOG_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const DECISION_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Most distinct decisions remembered for [`DECISION_LOG_INTERVAL`]; past it, older ones are
 /// forgotten (and logged again when they recur).
@@ -720,7 +720,7 @@ impl Pending {
 }
 
 /// Why a request that reached the use case ended without an answer.
-pub const UNANSWERED: &str = "no answer: the request ended first (the client went away, or the daemon stopped at the \
+pub(crate) const UNANSWERED: &str = "no answer: the request ended first (the client went away, or the daemon stopped at the \
      end of its shutdown grace period)";
 
 impl Drop for Pending {

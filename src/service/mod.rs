@@ -420,7 +420,7 @@ pub(crate) fn is_exempt(
 
 /// What to ask the registry for `reference`: its own digest, else `known` (the digest the
 /// caller already resolved), else its tag, `latest` when it names none.
-pub fn registry_target(reference: &Reference, known: Option<&Digest>) -> Target {
+pub(crate) fn registry_target(reference: &Reference, known: Option<&Digest>) -> Target {
     match (reference.digest().or(known), reference.tag()) {
         (Some(d), _) => Target::Digest(d.clone()),
         (None, Some(t)) => Target::Tag(t.to_owned()),
@@ -429,7 +429,7 @@ pub fn registry_target(reference: &Reference, known: Option<&Digest>) -> Target 
 }
 
 /// What every route varies in a registry verification; the rest follows from the reference.
-pub struct RequestOptions {
+pub(crate) struct RequestOptions {
     /// The digest the caller already resolved, if any.
     pub known_digest: Option<Digest>,
     /// `-m key=value` the signature must carry.
@@ -445,7 +445,7 @@ pub struct RequestOptions {
 }
 
 /// The registry request that verifies `reference`.
-pub fn registry_request(reference: &Reference, options: RequestOptions) -> RegistryRequest {
+pub(crate) fn registry_request(reference: &Reference, options: RequestOptions) -> RegistryRequest {
     RegistryRequest {
         repository: reference.repository().to_owned(),
         target: registry_target(reference, options.known_digest.as_ref()),
@@ -461,7 +461,7 @@ pub fn registry_request(reference: &Reference, options: RequestOptions) -> Regis
 /// The credentials offered while verifying `reference`: the caller's own (`given`) to the
 /// reference's registry only — never to a mirror, which is another party — then `fallback`
 /// (docker's configuration) for every host.
-pub fn credential_chain(
+pub(crate) fn credential_chain(
     given: Option<Credential>,
     reference: &Reference,
     fallback: Box<dyn CredentialSource>,

@@ -26,7 +26,7 @@
 /// (ContentInfo → SignedData → signerInfos → SignerInfo → signedAttrs → Attribute → values →
 /// SigningCertificateV2 → certs → ESSCertIDv2 → IssuerSerial → GeneralNames → directoryName →
 /// Name → RDN → AttributeTypeAndValue → value); 32 leaves room and bounds the stack.
-pub(crate) const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = 32;
 
 /// Longest long-form length accepted, in octets. tspclient-go accepts at most 4 (lengths must
 /// fit an `int32`); a token is capped far below 4 GiB anyway.
