@@ -3,7 +3,7 @@
 # rustup, and the Rust toolchain with rustfmt and clippy — and puts cargo on PATH. Each step
 # runs only when its tool is missing. Extra
 # Debian packages a caller needs are its arguments (scripts/test.sh: docker-registry, openssl,
-# systemd, containerd).
+# systemd, containerd, python3-grpcio).
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # containerd tests start (tests/common/containerd.rs). Those tests fail, never skip, without
 # them.
 # shellcheck source=scripts/prereqs.sh
-. scripts/prereqs.sh docker-registry openssl systemd containerd
+. scripts/prereqs.sh docker-registry openssl systemd containerd python3-grpcio
 # The other containerd build: a pinned 2.1 package (Debian 12 has none), unpacked under
 # target/ (idempotent; the tests find it there or through NOTARYD_TEST_CONTAINERD21_BIN).
 echo "test.sh: containerd 2.1 at $(scripts/fetch-containerd.sh)"

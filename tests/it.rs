@@ -46,6 +46,9 @@ mod bundle_format;
 #[path = "it/daemon.rs"]
 mod daemon;
 
+#[path = "it/grpc_clients.rs"]
+mod grpc_clients;
+
 #[path = "it/cli.rs"]
 mod cli;
 

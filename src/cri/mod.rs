@@ -680,7 +680,10 @@ pub async fn serve(
                 async move { Ok::<_, Infallible>(proxy.handle(req).await) }
             });
             if let Err(e) = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(
+                    TokioIo::new(crate::api::unix_authority::accept(stream)),
+                    service,
+                )
                 .await
             {
                 tracing::debug!(error = %e, "CRI proxy connection ended");

@@ -23,6 +23,7 @@ use std::time::SystemTime;
 
 use tokio::net::UnixListener;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::UnixListenerStream;
 
 use crate::api::v1::verifier_server::VerifierServer;
@@ -220,7 +221,8 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
     let mut int = signal(SignalKind::interrupt()).map_err(io("SIGINT handler"))?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.serve_with_incoming_shutdown(
-        UnixListenerStream::new(listener),
+        // Stock gRPC clients name the socket as :authority, which h2 refuses.
+        UnixListenerStream::new(listener).map(|r| r.map(crate::api::unix_authority::accept)),
         async {
             let _ = shutdown_rx.await;
         },

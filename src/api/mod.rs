@@ -1,5 +1,9 @@
 //! Generated gRPC code: notaryd's own API (`proto/notaryd/v1/verifier.proto`) and the CRI
-//! ImageService subset the proxy reads (`proto/cri/image_service.proto`), built by `build.rs`.
+//! ImageService subset the proxy reads (`proto/cri/image_service.proto`), built by `build.rs`;
+//! the unix-socket channel and daemon client; and the `:authority` check every connection
+//! accepted on a unix socket goes through ([`unix_authority`]).
+
+pub mod unix_authority;
 
 /// `notaryd.v1`: the Verifier service and its messages.
 #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::unwrap_used)]
