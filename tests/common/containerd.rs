@@ -1541,6 +1541,12 @@ pub fn oci_architecture() -> &'static str {
 /// A ustar archive of regular files (mode 0644, owner 0, mtime 0), ending with the two zero
 /// blocks.
 pub fn tar_archive(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let with_modes: Vec<(&str, &[u8], u32)> = files.iter().map(|(n, c)| (*n, *c, 0o644)).collect();
+    tar_archive_with_modes(&with_modes)
+}
+
+/// [`tar_archive`] with each file's permission bits given (0o755 for a program).
+pub fn tar_archive_with_modes(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
     fn octal(field: &mut [u8], value: u64) {
         let digits = field.len() - 1;
         let s = format!("{value:0digits$o}");
@@ -1549,11 +1555,11 @@ pub fn tar_archive(files: &[(&str, &[u8])]) -> Vec<u8> {
         field[digits] = 0;
     }
     let mut out = Vec::new();
-    for (name, content) in files {
+    for (name, content, mode) in files {
         assert!(name.len() < 100, "tar name too long: {name}");
         let mut h = [0u8; 512];
         h[..name.len()].copy_from_slice(name.as_bytes());
-        octal(&mut h[100..108], 0o644);
+        octal(&mut h[100..108], u64::from(*mode));
         octal(&mut h[108..116], 0);
         octal(&mut h[116..124], 0);
         octal(&mut h[124..136], content.len() as u64);
@@ -1582,12 +1588,23 @@ pub fn push_unpackable_image(
     tag: &str,
     files: &[(&str, &[u8])],
 ) -> PushedImage {
-    let tar = tar_archive(files);
-    let layer = reg.push_blob(repo, MEDIA_TYPE_LAYER, &tar);
+    push_runnable_image(reg, repo, tag, &tar_archive(files), &["/bin/true"])
+}
+
+/// [`push_unpackable_image`] with the layer (an uncompressed tar) and the command given: an
+/// image containerd can run when the tar holds `cmd[0]`.
+pub fn push_runnable_image(
+    reg: &TestRegistry,
+    repo: &str,
+    tag: &str,
+    tar: &[u8],
+    cmd: &[&str],
+) -> PushedImage {
+    let layer = reg.push_blob(repo, MEDIA_TYPE_LAYER, tar);
     let config_bytes = serde_json::to_vec(&json!({
         "architecture": oci_architecture(),
         "os": "linux",
-        "config": {"Cmd": ["/bin/true"], "Env": ["PATH=/bin"]},
+        "config": {"Cmd": cmd, "Env": ["PATH=/bin"]},
         "rootfs": {"type": "layers", "diff_ids": [layer.digest]},
         "history": [{"created_by": "notaryd containerd harness"}],
     }))

@@ -16,8 +16,8 @@ use serde_json::json;
 use tonic::transport::Channel;
 
 use crate::common::containerd::{
-    ContainerdOptions, ContainerdVersion, PushedImage, TestContainerd, push_unpackable_image,
-    unix_channel, write_plain_http_hosts,
+    ContainerdOptions, ContainerdVersion, PushedImage, TestContainerd, push_runnable_image,
+    push_unpackable_image, tar_archive_with_modes, unix_channel, write_plain_http_hosts,
 };
 use crate::common::crl::{CrlSpec, EntrySpec};
 use crate::common::daemon::{DaemonOptions, TestDaemon, runtime};
@@ -173,7 +173,7 @@ fn notation_config(dir: &Path, host: &str, trusted: &Chain, revocable: &Revocabl
     }
     let scope = |repo: &str| format!("{host}/{repo}");
     let policy = json!({"version": "1.0", "trustPolicies": [
-        {"name": "e2e", "registryScopes": [scope("good"), scope("unsigned"), scope("wrong"), scope("revoked"), scope("app")],
+        {"name": "e2e", "registryScopes": [scope("good"), scope("unsigned"), scope("wrong"), scope("revoked"), scope("app"), scope("pause")],
          "signatureVerification": {"level": "strict"},
          "trustStores": ["ca:acme", "ca:rev"], "trustedIdentities": ["*"]},
         {"name": "e2e-identity", "registryScopes": [scope("identity")],
@@ -1110,4 +1110,192 @@ fn set_cri_images_key(text: &str, line: &str) -> String {
         .unwrap()
         .insert(key.to_owned(), value);
     toml::to_string(&doc).unwrap()
+}
+
+/// One static program for both images of the container test: `pause` waits for SIGTERM as
+/// the pause image does; anything else prints its argument and exits. Built with the C
+/// compiler every build here has (aws-lc-sys needs one), since there is no registry to pull a
+/// pause image from.
+const PROGRAM: &str = r#"
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+static void stop(int s) { (void)s; _exit(0); }
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "pause") == 0) {
+        signal(SIGTERM, stop);
+        signal(SIGINT, stop);
+        for (;;) pause();
+    }
+    printf("%s\n", argc > 1 ? argv[1] : "");
+    return 0;
+}
+"#;
+
+fn static_program(dir: &Path) -> Vec<u8> {
+    let source = dir.join("program.c");
+    std::fs::write(&source, PROGRAM).unwrap();
+    let binary = dir.join("program");
+    let out = std::process::Command::new("cc")
+        .args(["-static", "-Os", "-s", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .expect("cc (build-essential) runs");
+    assert!(
+        out.status.success(),
+        "cc -static: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(&binary).unwrap()
+}
+
+/// Issue 16: a container runs from an image verified through the proxy: both the pause image
+/// and the application image are pulled with crictl through notaryd, then `runp` (a
+/// hostNetwork pod), `create`, `start` and `logs` go straight to containerd, which finds both
+/// images in its store.
+// Waiting on a real container is bounded in wall time.
+#[allow(clippy::disallowed_methods)]
+fn crictl_runs_a_container_from_a_verified_image(version: ContainerdVersion) {
+    let Some(crictl) = crictl() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let program = static_program(work.path());
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    let revocable = Revocable::new();
+    let pause = push_runnable_image(
+        &reg,
+        "pause",
+        "3.10",
+        &tar_archive_with_modes(&[("pause", &program, 0o755)]),
+        &["/pause", "pause"],
+    );
+    sign(&reg, &pause, &trusted);
+    const MESSAGE: &str = "hello from a verified image";
+    let app = push_runnable_image(
+        &reg,
+        "app",
+        "v1",
+        &tar_archive_with_modes(&[("app", &program, 0o755)]),
+        &["/app", MESSAGE],
+    );
+    sign(&reg, &app, &trusted);
+    let pause_ref = reference(&pause);
+    // As ../shared/tools/README.md says: runc here cannot lower oom_score_adj, and the pause
+    // image is the one the harness built.
+    let extra = match version {
+        Containerd16 => format!(
+            "[plugins.\"io.containerd.grpc.v1.cri\"]\nsandbox_image = \"{pause_ref}\"\nrestrict_oom_score_adj = true\n"
+        ),
+        Containerd21 => format!(
+            "[plugins.'io.containerd.cri.v1.images'.pinned_images]\nsandbox = \"{pause_ref}\"\n\
+             [plugins.'io.containerd.cri.v1.runtime']\nrestrict_oom_score_adj = true\n"
+        ),
+    };
+    let ctrd = TestContainerd::start(
+        ContainerdOptions::new(version)
+            .plain_http(reg.host())
+            .extra_toml(extra),
+    );
+    let d = daemon(&reg, &trusted, &revocable, Some(ctrd.socket()));
+    let run = |args: &[&str]| run_crictl(&crictl, &d.cri_socket, ctrd.socket(), args);
+    let app_ref = reference(&app);
+    for image in [&pause_ref, &app_ref] {
+        let (ok, out, err) = run(&["pull", image]);
+        assert!(ok, "{version:?} pull {image}: {out}{err}\n{}", d.log());
+    }
+
+    let pod = work.path().join("pod.json");
+    std::fs::write(
+        &pod,
+        json!({
+            "metadata": {"name": "notaryd-e2e", "namespace": "default", "uid": "notaryd-e2e-uid", "attempt": 0},
+            "log_directory": work.path().join("logs"),
+            // hostNetwork, and no hostname (runc: no hostname without a UTS namespace).
+            "linux": {"security_context": {"namespace_options": {"network": 2}}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let container = work.path().join("container.json");
+    std::fs::write(
+        &container,
+        json!({
+            "metadata": {"name": "hello"},
+            "image": {"image": app_ref},
+            "log_path": "hello.log",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (pod, container) = (pod.display().to_string(), container.display().to_string());
+    let (ok, out, err) = run(&["runp", &pod]);
+    assert!(
+        ok,
+        "{version:?} runp: {out}{err}\n--- containerd ---\n{}",
+        ctrd.log()
+    );
+    let pod_id = out.trim().to_owned();
+    let (ok, out, err) = run(&["create", &pod_id, &container, &pod]);
+    assert!(
+        ok,
+        "{version:?} create: {out}{err}\n--- containerd ---\n{}",
+        ctrd.log()
+    );
+    let container_id = out.trim().to_owned();
+    let (ok, out, err) = run(&["start", &container_id]);
+    assert!(
+        ok,
+        "{version:?} start: {out}{err}\n--- containerd ---\n{}",
+        ctrd.log()
+    );
+    // The program prints and exits; its log is complete once the container has exited.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let logs = loop {
+        let (ok, out, err) = run(&["logs", &container_id]);
+        if ok && out.contains(MESSAGE) {
+            break out;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{version:?} logs: {out}{err}\n--- containerd ---\n{}",
+            ctrd.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(logs.trim(), MESSAGE);
+    let (ok, out, err) = run(&["inspect", &container_id]);
+    assert!(ok, "{err}");
+    let inspected: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(inspected["status"]["exitCode"], 0, "{out}");
+    assert_eq!(
+        inspected["status"]["imageRef"],
+        format!("{}/{}@{}", app.host, app.repo, app.manifest.digest),
+        "{out}"
+    );
+    // Both pulls were decided by notaryd (one audit line each, allowed).
+    let audit = d.audit();
+    for image in [&pause_ref, &app_ref] {
+        assert!(
+            audit
+                .iter()
+                .any(|l| l["reference"] == image.as_str() && l["allowed"] == true),
+            "{image} not in the audit log: {audit:?}"
+        );
+    }
+    for args in [["stopp", pod_id.as_str()], ["rmp", pod_id.as_str()]] {
+        let (ok, out, err) = run(&args);
+        assert!(ok, "{args:?}: {out}{err}");
+    }
+}
+
+#[test]
+fn crictl_runs_a_container_from_a_verified_image_on_containerd_1_6() {
+    crictl_runs_a_container_from_a_verified_image(Containerd16);
+}
+
+#[test]
+fn crictl_runs_a_container_from_a_verified_image_on_containerd_2_1() {
+    crictl_runs_a_container_from_a_verified_image(Containerd21);
 }
