@@ -17,7 +17,8 @@ use tonic::transport::Channel;
 
 use crate::common::containerd::{
     ContainerdOptions, ContainerdVersion, PushedImage, TestContainerd, push_runnable_image,
-    push_unpackable_image, tar_archive_with_modes, unix_channel, write_plain_http_hosts,
+    push_unpackable_image, tar_archive, tar_archive_with_modes, unix_channel,
+    write_plain_http_hosts,
 };
 use crate::common::crl::{CrlSpec, EntrySpec};
 use crate::common::daemon::{DaemonOptions, TestDaemon, runtime};
@@ -1298,4 +1299,270 @@ fn crictl_runs_a_container_from_a_verified_image_on_containerd_1_6() {
 #[test]
 fn crictl_runs_a_container_from_a_verified_image_on_containerd_2_1() {
     crictl_runs_a_container_from_a_verified_image(Containerd21);
+}
+
+/// `../shared/tools/critest`, cri-tools' CRI validation suite, when it is there.
+fn critest() -> Option<std::path::PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/critest");
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing and CI is set",
+        path.display()
+    );
+    eprintln!(
+        "SKIPPED: {} not found: the critest runs did not happen",
+        path.display()
+    );
+    None
+}
+
+/// The repository critest's "Image Manager" specs pull from (through a hosts.toml mirror).
+const CRITEST_REGISTRY: &str = "gcr.io";
+const CRITEST_PREFIX: &str = "k8s-staging-cri-tools";
+
+/// The images critest's "Image Manager" specs pull, as (repository, tags, image user): signed
+/// copies made here, since nothing can be pulled from gcr.io. Two specs want images no copy can
+/// be (a fixed public digest, registry.k8s.io/pause:3.9); they fail straight to containerd too.
+const CRITEST_IMAGES: [(&str, &[&str], Option<&str>); 11] = [
+    ("test-image-latest", &["latest"], None),
+    ("test-image-tag", &["test", "all"], None),
+    ("test-image-1", &["latest"], None),
+    ("test-image-2", &["latest"], None),
+    ("test-image-3", &["latest"], None),
+    ("test-image-tags", &["1", "2", "3"], None),
+    ("test-image-user-uid", &["latest"], Some("1002")),
+    ("test-image-user-username", &["latest"], Some("www-data")),
+    ("test-image-user-uid-group", &["latest"], Some("1003:users")),
+    (
+        "test-image-user-username-group",
+        &["latest"],
+        Some("www-data:users"),
+    ),
+    (
+        "test-image-predefined-group",
+        &["latest"],
+        Some("1000:50000"),
+    ),
+];
+
+/// Pushes and signs every image of [`CRITEST_IMAGES`] under `k8s-staging-cri-tools/` in `reg`.
+fn push_critest_images(reg: &TestRegistry, chain: &Chain) {
+    for (name, tags, user) in CRITEST_IMAGES {
+        let repo = format!("{CRITEST_PREFIX}/{name}");
+        let tar = tar_archive(&[("hello.txt", name.as_bytes())]);
+        let layer = reg.push_blob(&repo, crate::common::layout::MEDIA_TYPE_LAYER, &tar);
+        let mut config = json!({
+            "architecture": crate::common::containerd::oci_architecture(),
+            "os": "linux",
+            "config": {"Cmd": ["/bin/true"], "Env": ["PATH=/bin"]},
+            "rootfs": {"type": "layers", "diff_ids": [layer.digest]},
+        });
+        if let Some(user) = user {
+            config["config"]["User"] = json!(user);
+        }
+        let config = reg.push_blob(
+            &repo,
+            crate::common::layout::MEDIA_TYPE_IMAGE_CONFIG,
+            &serde_json::to_vec(&config).unwrap(),
+        );
+        let manifest = crate::common::layout::image_manifest(&config, &layer);
+        for tag in tags {
+            let digest = reg.push_manifest(
+                &repo,
+                tag,
+                crate::common::layout::MEDIA_TYPE_MANIFEST,
+                &manifest,
+            );
+            let image = PushedImage {
+                host: reg.host(),
+                repo: repo.clone(),
+                tag: (*tag).into(),
+                manifest: crate::common::layout::Desc {
+                    media_type: crate::common::layout::MEDIA_TYPE_MANIFEST.into(),
+                    digest,
+                    size: manifest.len() as u64,
+                },
+                config: config.clone(),
+                layer: layer.clone(),
+            };
+            if *tag == tags[0] {
+                sign(reg, &image, chain);
+            }
+        }
+    }
+}
+
+/// gcr.io served by `mirror` (plain HTTP), as containerd and notaryd read hosts.toml.
+fn write_critest_mirror(hosts_dir: &Path, mirror: &str) {
+    let dir = hosts_dir.join(CRITEST_REGISTRY);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!(
+            "server = \"https://{CRITEST_REGISTRY}\"\n\n[host.\"http://{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// One critest "Image Manager" run: spec name → passed.
+fn critest_run(
+    critest: &Path,
+    runtime_endpoint: &Path,
+    image_endpoint: &Path,
+    report: &Path,
+) -> std::collections::BTreeMap<String, bool> {
+    let out = std::process::Command::new(critest)
+        .arg(format!(
+            "--runtime-endpoint=unix://{}",
+            runtime_endpoint.display()
+        ))
+        .arg(format!(
+            "--image-endpoint=unix://{}",
+            image_endpoint.display()
+        ))
+        .arg("--ginkgo.focus=Image Manager")
+        .arg("--ginkgo.no-color")
+        .arg(format!("--ginkgo.json-report={}", report.display()))
+        .output()
+        .expect("critest runs");
+    let text = std::fs::read_to_string(report).unwrap_or_else(|e| {
+        panic!(
+            "critest wrote no report ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let suites: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut specs = std::collections::BTreeMap::new();
+    for suite in suites.as_array().unwrap() {
+        for spec in suite["SpecReports"].as_array().into_iter().flatten() {
+            if spec["LeafNodeType"] != "It" || spec["State"] == "skipped" {
+                continue;
+            }
+            let mut name: Vec<String> = spec["ContainerHierarchyTexts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect();
+            name.push(spec["LeafNodeText"].as_str().unwrap_or("").to_owned());
+            specs.insert(name.join(" "), spec["State"] == "passed");
+        }
+    }
+    assert!(!specs.is_empty(), "no spec ran:\n{text}");
+    specs
+}
+
+/// Issue 16: critest's "Image Manager" with the image endpoint on the proxy passes every spec
+/// that passes straight to containerd, `NOTARYD_CRITEST_RUNS` runs in a row (default 20).
+fn critest_image_manager_through_the_proxy(version: ContainerdVersion) {
+    let Some(critest) = critest() else { return };
+    let runs: usize = std::env::var("NOTARYD_CRITEST_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let trusted = trusted_chain();
+    push_critest_images(&reg, &trusted);
+    let ctrd_hosts = tempfile::tempdir().unwrap();
+    write_critest_mirror(ctrd_hosts.path(), &reg.host());
+    let mut options = ContainerdOptions::new(version).plain_http(reg.host());
+    options.hosts_dir = Some(ctrd_hosts.path().to_owned());
+    let ctrd = TestContainerd::start(options);
+    let d = TestDaemon::start(
+        |dir| {
+            let store = dir.join("truststore/x509/ca/acme");
+            std::fs::create_dir_all(&store).unwrap();
+            std::fs::write(store.join("root.pem"), trusted.root.pem()).unwrap();
+            let scopes: Vec<String> = CRITEST_IMAGES
+                .iter()
+                .map(|(name, _, _)| format!("{CRITEST_REGISTRY}/{CRITEST_PREFIX}/{name}"))
+                .collect();
+            let policy = json!({"version": "1.0", "trustPolicies": [
+                {"name": "critest", "registryScopes": scopes,
+                 "signatureVerification": {"level": "strict"},
+                 "trustStores": ["ca:acme"], "trustedIdentities": ["*"]},
+            ]});
+            std::fs::write(dir.join("trustpolicy.json"), policy.to_string()).unwrap();
+        },
+        DaemonOptions {
+            cri_containerd_socket: Some(ctrd.socket().to_owned()),
+            ..DaemonOptions::default()
+        },
+    );
+    write_critest_mirror(&d.dir.path().join("certs.d"), &reg.host());
+    let work = tempfile::tempdir().unwrap();
+
+    let straight = critest_run(
+        &critest,
+        ctrd.socket(),
+        ctrd.socket(),
+        &work.path().join("straight.json"),
+    );
+    let passing: Vec<&String> = straight
+        .iter()
+        .filter(|(_, ok)| **ok)
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        passing.len() >= 8,
+        "{version:?}: only {} specs pass straight to containerd: {straight:#?}",
+        passing.len()
+    );
+    for run in 1..=runs {
+        let proxied = critest_run(
+            &critest,
+            ctrd.socket(),
+            &d.cri_socket,
+            &work.path().join(format!("proxied-{run}.json")),
+        );
+        let lost: Vec<&&String> = passing
+            .iter()
+            .filter(|n| !proxied.get(**n).copied().unwrap_or(false))
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "{version:?} run {run}/{runs}: pass straight to containerd, fail through the proxy: {lost:#?}\n--- notaryd ---\n{}",
+            d.log()
+        );
+    }
+    // The proxied runs were decided by notaryd, not passed around it.
+    let allowed = d
+        .audit()
+        .iter()
+        .filter(|l| {
+            l["allowed"] == true
+                && l["reference"].as_str().is_some_and(|r| {
+                    r.starts_with(&format!("{CRITEST_REGISTRY}/{CRITEST_PREFIX}/"))
+                })
+        })
+        .count();
+    assert!(
+        allowed >= runs * 5,
+        "{allowed} allowed critest pulls in the audit log for {runs} runs"
+    );
+    let failing: Vec<&String> = straight
+        .iter()
+        .filter(|(_, ok)| !**ok)
+        .map(|(n, _)| n)
+        .collect();
+    eprintln!(
+        "critest Image Manager on {version:?}: {} of {} specs pass straight to containerd, all of them through the proxy in {runs} runs in a row ({allowed} pulls allowed by notaryd); failing both ways: {failing:?}",
+        passing.len(),
+        straight.len()
+    );
+}
+
+#[test]
+fn critest_image_manager_through_the_proxy_on_containerd_1_6() {
+    critest_image_manager_through_the_proxy(Containerd16);
+}
+
+#[test]
+fn critest_image_manager_through_the_proxy_on_containerd_2_1() {
+    critest_image_manager_through_the_proxy(Containerd21);
 }
