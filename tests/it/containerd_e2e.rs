@@ -174,7 +174,7 @@ fn notation_config(dir: &Path, host: &str, trusted: &Chain, revocable: &Revocabl
     }
     let scope = |repo: &str| format!("{host}/{repo}");
     let policy = json!({"version": "1.0", "trustPolicies": [
-        {"name": "e2e", "registryScopes": [scope("good"), scope("unsigned"), scope("wrong"), scope("revoked"), scope("app"), scope("pause")],
+        {"name": "e2e", "registryScopes": [scope("good"), scope("unsigned"), scope("wrong"), scope("revoked"), scope("app"), scope("pause"), scope("tampered"), scope("expired")],
          "signatureVerification": {"level": "strict"},
          "trustStores": ["ca:acme", "ca:rev"], "trustedIdentities": ["*"]},
         {"name": "e2e-identity", "registryScopes": [scope("identity")],
@@ -534,6 +534,52 @@ fn crictl_image_commands_through_the_proxy(version: ContainerdVersion) {
             "{what}: {err}"
         );
         assert!(err.contains(&r), "{what}: {err}");
+        let rt = runtime();
+        rt.block_on(assert_nothing_fetched(&ctrd, image));
+    }
+    // Refused: a signature whose bytes were changed after signing (integrity) and one past
+    // its expiry (strict level), each naming the failing check, nothing stored.
+    let tampered = push_unpackable_image(&reg, "tampered", "v1", &[("t.txt", b"tampered")]);
+    {
+        let m = &tampered.manifest;
+        let jws = Jws::new(&trusted, payload_for(&m.media_type, &m.digest, m.size, &[]));
+        let (protected, payload) = jws.signing_input();
+        let mut signature = jws.signature();
+        signature[10] ^= 0x01;
+        let envelope = jws.assemble(&protected, &payload, &signature);
+        reg.sign(
+            &tampered.repo,
+            m,
+            "application/jose+json",
+            &envelope,
+            SignatureForm::Legacy,
+        );
+    }
+    let expired = push_unpackable_image(&reg, "expired", "v1", &[("e.txt", b"expired")]);
+    {
+        let m = &expired.manifest;
+        let mut jws = Jws::new(&trusted, payload_for(&m.media_type, &m.digest, m.size, &[]));
+        jws.expiry("2024-12-31T23:59:59Z");
+        reg.sign(
+            &expired.repo,
+            m,
+            "application/jose+json",
+            &jws.sign(),
+            SignatureForm::Legacy,
+        );
+    }
+    for (image, what, check) in [
+        (&tampered, "tampered", "integrity"),
+        (&expired, "expired", "expiry"),
+    ] {
+        let r = reference(image);
+        let (ok, out, err) = run(&["pull", &r]);
+        assert!(!ok, "{what} {r} was pulled: {out}");
+        assert!(
+            err.contains("PermissionDenied") && err.contains("denied by trust policy"),
+            "{what}: {err}"
+        );
+        assert!(err.contains(&r) && err.contains(check), "{what}: {err}");
         let rt = runtime();
         rt.block_on(assert_nothing_fetched(&ctrd, image));
     }
