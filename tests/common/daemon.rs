@@ -223,6 +223,30 @@ impl TestDaemon {
         }
     }
 
+    /// Stops the daemon with SIGTERM (its grace period drains what is in flight), keeps its
+    /// log as `stderr.log.N`, and starts it again on the same configuration, socket and audit
+    /// log; waits for SERVING.
+    pub fn restart(&mut self, options: &DaemonOptions) {
+        self.signal(rustix::process::Signal::TERM);
+        let code = self.wait_exit(Duration::from_secs(30));
+        assert_eq!(
+            code,
+            Some(0),
+            "the daemon did not stop cleanly\n{}",
+            self.log()
+        );
+        let mut n = 1;
+        while self.stderr_path.with_extension(format!("log.{n}")).exists() {
+            n += 1;
+        }
+        std::fs::rename(
+            &self.stderr_path,
+            self.stderr_path.with_extension(format!("log.{n}")),
+        )
+        .unwrap();
+        self.spawn(options);
+    }
+
     /// Waits until the socket answers Health with SERVING; panics with the daemon's log.
     pub fn wait_serving(&mut self) {
         let deadline = Instant::now() + START_DEADLINE;

@@ -5,6 +5,7 @@
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use notaryd::api::v1;
@@ -1352,4 +1353,157 @@ fn one_clients_flood_does_not_starve_another_client() {
         }
         assert!(exhausted >= 1, "no request of the flood was refused");
     });
+}
+
+/// Issue 15: a restart while 32 clients keep asking. Clients that find the daemon gone
+/// (socket missing, connection refused, stream refused at shutdown) retry, as containerd's
+/// verifier and kubelet do. No answer is a wrong verdict, and the audit log holds exactly one
+/// line per answer, over both daemon processes: nothing answered is missing from it, and
+/// nothing is in it twice.
+#[test]
+fn a_restart_under_load_gives_no_wrong_verdict_and_loses_or_doubles_no_audit_line() {
+    const SIGNED: usize = 12;
+    const UNSIGNED: usize = 4;
+    const CALLS: usize = 480;
+    const CLIENTS: usize = 32;
+    let reg = TestRegistry::start(RegistryOptions::anonymous());
+    let chain = Chain::new(KeyKind::P256);
+    let mut references: Vec<(String, bool)> = Vec::new();
+    for i in 0..SIGNED {
+        reg.signed_image(
+            REPO,
+            &format!("s{i}"),
+            format!("signed {i}").as_bytes(),
+            &chain,
+        );
+        references.push((format!("{}/{REPO}:s{i}", reg.host()), true));
+    }
+    for i in 0..UNSIGNED {
+        reg.image(REPO, &format!("u{i}"), format!("unsigned {i}").as_bytes());
+        references.push((format!("{}/{REPO}:u{i}", reg.host()), false));
+    }
+    let scope = format!("{}/{REPO}", reg.host());
+    let options = DaemonOptions::default();
+    let mut daemon = TestDaemon::start(
+        |dir| write_notation_config(dir, &chain, &[&scope], "strict"),
+        DaemonOptions::default(),
+    );
+    plain_http_hosts(&daemon, &reg);
+    let socket = daemon.socket.clone();
+    let references = Arc::new(references);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let retries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (socket, references, next, answered, retries) = (
+            socket.clone(),
+            Arc::clone(&references),
+            Arc::clone(&next),
+            Arc::clone(&answered),
+            Arc::clone(&retries),
+        );
+        tasks.push(rt.spawn(async move {
+            let mut answers: Vec<(String, bool, String)> = Vec::new();
+            let mut client = None;
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= CALLS {
+                    return answers;
+                }
+                let (reference, _) = &references[n % references.len()];
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    assert!(Instant::now() < deadline, "{reference}: no answer in 60 s");
+                    if client.is_none() {
+                        client = notaryd::cli::daemon_client(&socket).await.ok();
+                    }
+                    let Some(c) = client.as_mut() else {
+                        retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    };
+                    match c.verify(request(reference)).await {
+                        Ok(r) => {
+                            let r = r.into_inner();
+                            answers.push((
+                                reference.clone(),
+                                r.allowed,
+                                r.outcome().as_str_name().to_owned(),
+                            ));
+                            answered.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        // The daemon went away under this call (or refused the stream while
+                        // stopping): ask the next one.
+                        Err(_) => {
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            client = None;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    // Restart once a third of the calls are answered.
+    let wait_until = Instant::now() + Duration::from_secs(60);
+    while answered.load(Ordering::Relaxed) < CALLS / 3 {
+        assert!(
+            Instant::now() < wait_until,
+            "the load did not start\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before_restart = answered.load(Ordering::Relaxed);
+    daemon.restart(&options);
+    let answers: Vec<(String, bool, String)> = rt.block_on(async {
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all
+    });
+    assert_eq!(answers.len(), CALLS);
+    assert!(
+        before_restart < CALLS,
+        "every call was answered before the restart: the test restarted nothing"
+    );
+    let signed: std::collections::HashMap<&str, bool> =
+        references.iter().map(|(r, s)| (r.as_str(), *s)).collect();
+    for (reference, allowed, outcome) in &answers {
+        let expected = signed[reference.as_str()];
+        assert_eq!(
+            *allowed, expected,
+            "{reference}: allowed {allowed} ({outcome}), signed {expected}"
+        );
+    }
+    // One audit line per answer: the same references, the same number of times.
+    let mut asked: std::collections::BTreeMap<String, usize> = Default::default();
+    for (reference, _, _) in &answers {
+        *asked.entry(reference.clone()).or_default() += 1;
+    }
+    let mut audited: std::collections::BTreeMap<String, usize> = Default::default();
+    for line in daemon.audit() {
+        *audited
+            .entry(line["reference"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        audited,
+        asked,
+        "audit lines differ from answers ({} retries)",
+        retries.load(Ordering::Relaxed)
+    );
+    eprintln!(
+        "restart under load: {CALLS} calls by {CLIENTS} clients, restart after {before_restart} answers, {} retries, audit lines {}",
+        retries.load(Ordering::Relaxed),
+        audited.values().sum::<usize>()
+    );
 }
