@@ -23,7 +23,7 @@ use tokio::net::UnixStream;
 use tonic::transport::server::{Connected, UdsConnectInfo};
 
 /// The client connection preface (RFC 9113 §3.4).
-const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const FRAME_HEADER: usize = 9;
 const HEADERS: u8 = 0x1;
 const CONTINUATION: u8 = 0x9;
@@ -116,8 +116,9 @@ enum Mode {
     },
 }
 
-/// Copies the client's side of one connection to `server`, checking `:authority`.
-async fn forward_client<R, W>(mut client: R, mut server: W) -> Result<(), AuthorityError>
+/// Copies the client's side of one connection to `server`, checking `:authority` (public
+/// for the fuzz target; [`accept`] is how the daemon uses it).
+pub async fn forward_client<R, W>(mut client: R, mut server: W) -> Result<(), AuthorityError>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,

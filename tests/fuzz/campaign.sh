@@ -17,6 +17,7 @@ dict_for() {
         crl|ocsp_*|timestamp|certificate|distinguished_name|envelope_cose) echo der.dict ;;
         www_authenticate) echo www_authenticate.dict ;;
         cri_wire) echo cri_wire.dict ;;
+        unix_authority) echo http2.dict ;;
         manifest|referrers_index|token_response|bindir_descriptor|revocation_bundle|payload|trust_policy|envelope_jws|docker_config) echo json.dict ;;
     esac
 }
