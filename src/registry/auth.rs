@@ -25,6 +25,11 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// that expires in flight.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 
+/// Tokens one cache keeps (one per realm, service and scope, i.e. per repository): a
+/// long-lived cache drops the stale ones when it reaches this, and starts over if all are
+/// fresh.
+pub(crate) const MAX_CACHED_TOKENS: usize = 4096;
+
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Challenge {
@@ -162,8 +167,9 @@ pub(crate) enum HostAuth {
     },
 }
 
-/// Per-client authentication state: challenges learned per host and tokens per
-/// (realm, service, scope). Shared by every request of one client.
+/// Authentication state: challenges learned per host and tokens per (realm, service, scope).
+/// Shared by every request of one client, and by the daemon's verifications made with the
+/// same credentials under the same snapshot.
 #[derive(Default)]
 pub(crate) struct AuthCache {
     hosts: Mutex<HashMap<String, HostAuth>>,
@@ -217,6 +223,12 @@ impl AuthCache {
     ) {
         let refresh_at = now + lifetime.saturating_sub(EXPIRY_MARGIN);
         if let Ok(mut tokens) = self.tokens.lock() {
+            if tokens.len() >= MAX_CACHED_TOKENS {
+                tokens.retain(|_, t| now < t.refresh_at);
+                if tokens.len() >= MAX_CACHED_TOKENS {
+                    tokens.clear();
+                }
+            }
             tokens.insert(
                 (realm.to_owned(), service.clone(), scope.to_owned()),
                 CachedToken { token, refresh_at },

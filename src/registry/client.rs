@@ -182,7 +182,7 @@ pub struct RegistryClient {
     /// Per repository, not per host: some registries (Harbor, Artifactory) answer differently
     /// per project or repository.
     no_referrers_api: Arc<Mutex<HashMap<String, std::time::Instant>>>,
-    auth: AuthCache,
+    auth: Arc<AuthCache>,
     requests: AtomicUsize,
 }
 
@@ -206,7 +206,7 @@ impl RegistryClient {
             credentials,
             http: Arc::new(Mutex::new(HashMap::new())),
             no_referrers_api: Arc::new(Mutex::new(HashMap::new())),
-            auth: AuthCache::default(),
+            auth: Arc::default(),
             requests: AtomicUsize::new(0),
         }
     }
@@ -215,12 +215,22 @@ impl RegistryClient {
     /// its own token cache (a token obtained with one caller's credentials is never used for
     /// another's request).
     pub fn with_credentials(&self, credentials: Arc<dyn CredentialSource>) -> Self {
+        self.with_credentials_and_tokens(credentials, Arc::default())
+    }
+
+    /// [`RegistryClient::with_credentials`], with the token cache given: the caller shares one
+    /// between clients whose credentials are the same.
+    pub(crate) fn with_credentials_and_tokens(
+        &self,
+        credentials: Arc<dyn CredentialSource>,
+        auth: Arc<AuthCache>,
+    ) -> Self {
         Self {
             options: self.options.clone(),
             credentials,
             http: Arc::clone(&self.http),
             no_referrers_api: Arc::clone(&self.no_referrers_api),
-            auth: AuthCache::default(),
+            auth,
             requests: AtomicUsize::new(0),
         }
     }

@@ -95,7 +95,7 @@ const TOKEN_USERNAME: &str = "<token>";
 const NOT_FOUND_MESSAGE: &str = "credentials not found in native keychain";
 
 /// Registry credentials. `Debug` never shows the secret.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Credential {
     /// A username and password (or a personal access token used as a password).
     Basic {

@@ -22,6 +22,7 @@ use super::metrics::{KindLabels, Metrics};
 use super::snapshot::Snapshot;
 use super::{Decision, Outcome, RequestOptions, exempt_decision, is_exempt};
 use crate::reference::Reference;
+use crate::registry::auth::AuthCache;
 use crate::registry::client::{ClientOptions, RegistryClient};
 use crate::registry::credentials::{Credential, CredentialSource, Memoized, NoCredentials};
 use crate::registry::discovery::{resolve_target, verify_resolved};
@@ -183,7 +184,16 @@ pub struct Decider {
     registry_requests: AtomicU64,
     /// Repeated identical decisions are logged once per interval (the audit log has them all).
     decisions: DecisionLog,
+    /// Token caches, one per (snapshot generation, caller's credential): a token fetched for
+    /// one verification serves the next made with the same credentials until it expires; a
+    /// token is never used for a request made with other credentials, nor after a reload.
+    tokens: Mutex<HashMap<TokenCacheKey, Arc<AuthCache>>>,
 }
+
+type TokenCacheKey = (u64, Option<Credential>);
+
+/// Token caches kept at most (callers' credentials vary): the map starts over when full.
+const MAX_TOKEN_CACHES: usize = 1024;
 
 impl Decider {
     /// Shared state around a first snapshot.
@@ -212,6 +222,7 @@ impl Decider {
             serving: AtomicBool::new(true),
             registry_requests: AtomicU64::new(0),
             decisions: DecisionLog::default(),
+            tokens: Mutex::new(HashMap::new()),
             snapshot: RwLock::new(Arc::new(snapshot)),
         }
     }
@@ -467,7 +478,10 @@ impl Decider {
             reference,
             Box::new(SharedDockerConfig(Arc::clone(&snapshot.docker_config))),
         ));
-        let client = state.client.with_credentials(Arc::new(credentials));
+        let client = state.client.with_credentials_and_tokens(
+            Arc::new(credentials),
+            self.tokens_for(generation, &checked.credential),
+        );
         let request = crate::service::registry_request(
             reference,
             RequestOptions {
@@ -565,6 +579,19 @@ impl Decider {
                 (Arc::new(Decision::registry_error(e, generation)), false)
             }
         }
+    }
+
+    /// The token cache for verifications under `generation` with the caller's `credential`.
+    fn tokens_for(&self, generation: u64, credential: &Option<Credential>) -> Arc<AuthCache> {
+        let Ok(mut caches) = self.tokens.lock() else {
+            return Arc::default();
+        };
+        // Caches of older snapshots are never asked again.
+        caches.retain(|(g, _), _| *g == generation);
+        if caches.len() >= MAX_TOKEN_CACHES {
+            caches.clear();
+        }
+        Arc::clone(caches.entry((generation, credential.clone())).or_default())
     }
 
     fn count_registry_error(&self, e: &RegistryError) {

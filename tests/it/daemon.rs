@@ -19,7 +19,7 @@ use crate::common::daemon::{
 use crate::common::jws::{Jws, payload_for};
 use crate::common::layout::{Desc, SignatureForm};
 use crate::common::pki::{Chain, KeyKind};
-use crate::common::registry::{RegistryOptions, TestRegistry};
+use crate::common::registry::{RegistryOptions, TestRegistry, TokenServerOptions};
 
 const REPO: &str = "team/app";
 
@@ -1506,4 +1506,62 @@ fn a_restart_under_load_gives_no_wrong_verdict_and_loses_or_doubles_no_audit_lin
         retries.load(Ordering::Relaxed),
         audited.values().sum::<usize>()
     );
+}
+
+/// Issue 19's first step: a bearer token fetched for one fresh verification serves the next
+/// ones made with the same credentials (here none: an anonymous pull token), until a reload;
+/// a caller's own credentials get a token of their own.
+#[test]
+fn a_token_serves_every_verification_with_the_same_credentials_until_a_reload() {
+    let reg = TestRegistry::start(RegistryOptions::token(TokenServerOptions::default()));
+    let chain = Chain::new(KeyKind::P256);
+    let scope = format!("{}/{REPO}", reg.host());
+    let images: Vec<String> = (0..3)
+        .map(|i| {
+            let d = reg.signed_image(
+                REPO,
+                &format!("v{i}"),
+                format!("layer {i}").as_bytes(),
+                &chain,
+            );
+            format!("{scope}@{}", d.digest)
+        })
+        .collect();
+    let d = TestDaemon::start(
+        |dir| write_notation_config(dir, &chain, &[&scope], "strict"),
+        DaemonOptions {
+            extra_toml: "[reload]\nwatch = false\n".into(),
+            ..DaemonOptions::default()
+        },
+    );
+    plain_http_hosts(&d, &reg);
+    let tokens = || reg.token_server().unwrap().request_count();
+    let rt = runtime();
+    rt.block_on(async {
+        let mut c = d.client().await;
+        for image in &images[..2] {
+            let r = verify(&mut c, request(image)).await;
+            assert!(r.allowed && !r.cached, "{r:?}");
+        }
+        assert_eq!(tokens(), 1, "two fresh verifications, one token");
+        // The caller's own credential: not the anonymous token.
+        let mut with_auth = request(&images[2]);
+        with_auth.auth = Some(v1::RegistryAuth {
+            username: "alice".into(),
+            password: "secret".into(),
+            identity_token: String::new(),
+        });
+        let r = verify(&mut c, with_auth).await;
+        assert!(r.allowed, "{r:?}");
+        assert_eq!(tokens(), 2, "a token of its own for other credentials");
+        // A reload starts over: its docker configuration or helpers may answer otherwise.
+        d.signal(rustix::process::Signal::HUP);
+        wait_status(&d, Duration::from_secs(10), "reload", |st| {
+            st.reloads_succeeded >= 1
+        })
+        .await;
+        let r = verify(&mut c, request(&images[0])).await;
+        assert!(r.allowed && !r.cached, "{r:?}");
+        assert_eq!(tokens(), 3, "a new token after the reload");
+    });
 }
