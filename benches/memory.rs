@@ -109,7 +109,10 @@ fn main() {
     let scope = format!("{}/{REPO}", reg.host());
     let proxy = FixtureFaultProxy::start(&reg.host());
     proxy.fail("/referrers/", Fault::Index(INDEX_ENTRIES));
-    proxy.fail(&format!("/v2/{REPO}/manifests/t"), Fault::Chunked(CHUNKED_BYTES));
+    proxy.fail(
+        &format!("/v2/{REPO}/manifests/t"),
+        Fault::Chunked(CHUNKED_BYTES),
+    );
     let daemon = TestDaemon::start(
         |dir| write_notation_config(dir, &chain, &[&scope], "strict"),
         DaemonOptions {
@@ -184,12 +187,7 @@ fn main() {
             }
         };
         let a = phase(vec![format!("{scope}:v1")]).await;
-        let b = phase(
-            (0..CONCURRENT)
-                .map(|i| format!("{scope}:t{i}"))
-                .collect(),
-        )
-        .await;
+        let b = phase((0..CONCURRENT).map(|i| format!("{scope}:t{i}")).collect()).await;
         (a, b)
     });
     report(
