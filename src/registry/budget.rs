@@ -11,6 +11,8 @@
 //! bodies held in memory and the read buffers streaming them, daemon-wide, never exceed the
 //! budget, whatever the number of verifications running.
 //!
+//! A body that must grow and finds no room at once gives back all but the bytes it has read
+//! while it waits (so bodies never wait for one another while each holds part of the budget).
 //! A body that finds no room waits at most [`BUDGET_WAIT`], then fails with
 //! [`RegistryError::BodyBudget`], which names the budget and its configuration key: an error
 //! like an unreachable registry (never "no signature", never a cached verdict). A body larger
@@ -126,6 +128,16 @@ impl BodyBudget {
             Ok(Err(_)) | Err(_) => Err(refused(self.wait)),
         }
     }
+
+    /// Takes `n` bytes if they are free now.
+    fn try_take(&self, n: u64) -> Option<OwnedSemaphorePermit> {
+        let count = u32::try_from(n).ok()?;
+        let permit = Arc::clone(&self.permits)
+            .try_acquire_many_owned(count)
+            .ok()?;
+        self.taken.fetch_add(n, Ordering::Relaxed);
+        Some(permit)
+    }
 }
 
 /// The share of the budget held by the bytes of one body; given back when the last clone is
@@ -147,6 +159,10 @@ pub(crate) struct Share<'a> {
     permit: Option<OwnedSemaphorePermit>,
     /// Bytes the body may grow to without taking more (its cap when there is no budget).
     held: u64,
+    /// The read buffer's share (0 without a budget).
+    buffer: u64,
+    /// Whether `permit` holds the read buffer's share now.
+    buffer_held: bool,
 }
 
 impl<'a> Share<'a> {
@@ -163,6 +179,8 @@ impl<'a> Share<'a> {
                 budget,
                 permit: None,
                 held: cap,
+                buffer: 0,
+                buffer_held: false,
             }),
             Some(b) => {
                 // A body of at most `cap` bytes never makes the buffer grow past that (plus
@@ -172,6 +190,8 @@ impl<'a> Share<'a> {
                     budget,
                     permit: Some(b.take(n + buffer, url).await?),
                     held: n,
+                    buffer,
+                    buffer_held: true,
                 })
             }
         }
@@ -182,17 +202,39 @@ impl<'a> Share<'a> {
         self.held
     }
 
-    /// Takes what is missing for the body to grow to `to` bytes.
-    pub(crate) async fn grow_to(&mut self, to: u64, url: &str) -> Result<(), RegistryError> {
+    /// Takes what is missing for the body to grow to `to` bytes; `in_use` of those it holds
+    /// are in memory now. When there is no room at once, it waits holding only those: bodies
+    /// that each kept part of the budget while waiting for more could otherwise wait for one
+    /// another until their wait ran out.
+    pub(crate) async fn grow_to(
+        &mut self,
+        to: u64,
+        in_use: u64,
+        url: &str,
+    ) -> Result<(), RegistryError> {
         if to <= self.held {
             return Ok(());
         }
         if let Some(b) = self.budget {
-            let more = b.take(to - self.held, url).await?;
+            let missing = |s: &Self| to - s.held + if s.buffer_held { 0 } else { s.buffer };
+            let more = match b.try_take(missing(self)) {
+                Some(more) => more,
+                None => {
+                    let keep = in_use.min(self.held);
+                    if let Some(p) = &mut self.permit {
+                        let extra = (p.num_permits() as u64).saturating_sub(keep);
+                        drop(p.split(extra as usize));
+                    }
+                    self.held = keep;
+                    self.buffer_held = false;
+                    b.take(missing(self), url).await?
+                }
+            };
             match &mut self.permit {
                 Some(p) => p.merge(more),
                 None => self.permit = Some(more),
             }
+            self.buffer_held = true;
         }
         self.held = to;
         Ok(())
@@ -228,7 +270,7 @@ mod tests {
             // 100 bytes of a body of at most 300, and 300 for its read buffer.
             let mut s = Share::take(Some(&b), 100, 300, "u").await.expect("room");
             assert_eq!(b.available(), 600);
-            s.grow_to(600, "u").await.expect("room");
+            s.grow_to(600, 100, "u").await.expect("room");
             assert_eq!((s.held(), b.available()), (600, 100));
             let hold = s.keep(250);
             assert_eq!((hold.bytes(), b.available()), (250, 750));
@@ -282,11 +324,31 @@ mod tests {
     }
 
     #[test]
+    fn a_body_that_must_wait_to_grow_holds_only_what_it_read() {
+        rt().block_on(async {
+            let b = BodyBudget::with_wait(1000, Duration::from_millis(20));
+            // 100 bytes (40 read so far) and a 200-byte buffer share, of a body of at most 600.
+            let mut s = Share::take(Some(&b), 100, 200, "u").await.expect("room");
+            let other = Share::take(Some(&b), 300, 300, "u").await.expect("room");
+            assert_eq!(b.available(), 100);
+            // 500 more do not fit: while it waits, only the 40 read bytes stay taken.
+            let e = s.grow_to(600, 40, "u").await.expect_err("no room");
+            assert!(matches!(e, RegistryError::BodyBudget { .. }), "{e:?}");
+            assert_eq!(b.available(), 1000 - 600 - 40);
+            drop(other);
+            s.grow_to(600, 40, "u").await.expect("room now");
+            assert_eq!((s.held(), b.available()), (600, 200));
+            drop(s.keep(600));
+            assert_eq!(b.available(), 1000);
+        });
+    }
+
+    #[test]
     fn without_a_budget_a_body_may_grow_to_its_cap() {
         rt().block_on(async {
             let mut s = Share::take(None, 10, 500, "u").await.expect("no budget");
             assert_eq!(s.held(), 500);
-            s.grow_to(500, "u").await.expect("no budget");
+            s.grow_to(500, 10, "u").await.expect("no budget");
             assert_eq!(s.keep(3).bytes(), 0);
         });
     }

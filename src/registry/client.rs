@@ -1108,13 +1108,19 @@ async fn read_hashed(
             });
         }
         if need > share.held() {
-            // Outgrew its first share: the rest of its cap, in one step (a body never holds
-            // part of the budget while it waits for a second part, then a third).
-            share.grow_to(max, url).await?;
+            // Outgrew its first share: the rest of its cap, in one step.
+            share.grow_to(max, out.capacity() as u64, url).await?;
         }
         if need > out.capacity() as u64 {
-            // Doubling, as `Vec` would, but never past what the share holds.
-            let want = (out.capacity() as u64 * 2).max(need).min(share.held());
+            // Doubling while it is small; past the first share, at once to what the share
+            // holds, so that growing never holds two large buffers (pages not yet written
+            // cost nothing).
+            let doubled = (out.capacity() as u64 * 2).max(need);
+            let want = if doubled <= FIRST_SHARE {
+                doubled
+            } else {
+                share.held()
+            };
             out.reserve_exact(want as usize - out.len());
         }
         if let Some(h) = hasher.as_deref_mut() {
