@@ -16,8 +16,11 @@
 //! A body that finds no room waits at most [`BUDGET_WAIT`], then fails with
 //! [`RegistryError::BodyBudget`], which names the budget and its configuration key: an error
 //! like an unreachable registry (never "no signature", never a cached verdict). A body larger
-//! than the whole budget fails at once. The one-shot CLI reads with no budget (one
-//! verification at a time is bounded by its caps alone).
+//! than the whole budget fails at once. `notaryd verify` decides through the same use case
+//! with the default budget, which one verification never fills (it holds at most its
+//! manifests and one envelope, about 45 MiB at the caps). A client made without one
+//! ([`super::client::RegistryClient::new`] alone, as `bundle create` does) reads bounded by
+//! its caps alone.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

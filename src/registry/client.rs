@@ -197,7 +197,7 @@ pub struct RegistryClient {
     no_referrers_api: Arc<Mutex<HashMap<String, std::time::Instant>>>,
     auth: AuthCache,
     requests: AtomicUsize,
-    /// The budget every body read takes its bytes from (the daemon's; none for the CLI).
+    /// The budget every body read takes its bytes from (the use case's; none unless given).
     budget: Option<Arc<BodyBudget>>,
 }
 
