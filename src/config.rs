@@ -184,6 +184,8 @@ pub struct RawRegistry {
     pub connect_timeout_seconds: Option<u64>,
     /// Per-request deadline.
     pub request_timeout_seconds: Option<u64>,
+    /// Bytes of registry bodies held in memory at once, daemon-wide.
+    pub max_body_bytes_in_flight: Option<u64>,
 }
 
 /// `[verification]` as written.
@@ -319,6 +321,9 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Request deadline.
     pub request_timeout: Duration,
+    /// Bytes of registry bodies held in memory at once, daemon-wide (the body budget,
+    /// `registry::budget`).
+    pub max_body_bytes_in_flight: u64,
     /// Deadline for one verification.
     pub verify_timeout: Duration,
     /// Signatures tried per artifact.
@@ -593,6 +598,25 @@ impl Config {
             3600,
         )?;
 
+        // At least the largest single body (an envelope at its cap) with its read buffer, so
+        // that every body the caps allow can be read; at most what one share can count.
+        let smallest_budget = crate::registry::budget::min_body_budget();
+        let max_body_bytes_in_flight = g
+            .max_body_bytes_in_flight
+            .unwrap_or(crate::registry::budget::DEFAULT_BODY_BUDGET_BYTES);
+        if !(smallest_budget..=crate::registry::budget::MAX_BODY_BUDGET_BYTES)
+            .contains(&max_body_bytes_in_flight)
+        {
+            return Err(invalid(
+                crate::registry::budget::BUDGET_KEY,
+                format!(
+                    "{max_body_bytes_in_flight} is outside {smallest_budget}..={} (at least the \
+                     largest envelope a signature may have, so that every one can be read)",
+                    crate::registry::budget::MAX_BODY_BUDGET_BYTES
+                ),
+            ));
+        }
+
         let v = raw.verification;
         let verify_timeout = seconds(
             "verification.timeout_seconds",
@@ -758,6 +782,7 @@ impl Config {
             docker_config,
             connect_timeout,
             request_timeout,
+            max_body_bytes_in_flight,
             verify_timeout,
             max_signatures,
             platform_signatures,
@@ -883,6 +908,7 @@ mod tests {
         assert_eq!(c.cache_ttl, Duration::from_secs(300));
         assert_eq!(c.audit, AuditTarget::Off);
         assert!(c.watch);
+        assert_eq!(c.max_body_bytes_in_flight, 64 * 1024 * 1024);
     }
 
     #[test]
@@ -905,6 +931,14 @@ mod tests {
                 "policy.namespaces.Kube_System",
             ),
             ("[metrics]\nlisten = \"localhost:9\"", "metrics.listen"),
+            (
+                "[registry]\nmax_body_bytes_in_flight = 1048576",
+                "registry.max_body_bytes_in_flight",
+            ),
+            (
+                "[registry]\nmax_body_bytes_in_flight = 4294967296",
+                "registry.max_body_bytes_in_flight",
+            ),
             (
                 "[verification]\nplatform_signatures = \"all\"",
                 "verification.platform_signatures",

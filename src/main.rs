@@ -33,6 +33,8 @@ fn main() -> ExitCode {
         }
         Command::Serve(a) => {
             init_tracing();
+            // While this is the only thread: large buffers get pages of their own.
+            notaryd::daemon::memory::tune_allocator();
             let result = (|| -> anyhow::Result<()> {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .enable_all()

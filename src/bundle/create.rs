@@ -445,7 +445,8 @@ async fn signature_chain(
         )
         .await
         .map_err(|e| e.to_string())?;
-    let p = parse_unverified(&layer.media_type, &envelope, limits).map_err(|e| e.to_string())?;
+    let p =
+        parse_unverified(&layer.media_type, &envelope.bytes, limits).map_err(|e| e.to_string())?;
     let chain = p
         .certificate_chain
         .iter()

@@ -9,6 +9,7 @@
 //! one keeps serving and the error is logged, counted and shown by `Status`. SIGTERM or
 //! SIGINT stops accepting, gives in-flight requests the configured grace, and exits.
 
+pub mod memory;
 pub(crate) mod metrics;
 pub(crate) mod service;
 
@@ -207,6 +208,9 @@ pub async fn run(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(
         });
     }
 
+    // Memory freed by a burst goes back to the system once the burst is over.
+    tokio::spawn(memory::trim_after_bursts(Arc::clone(&state)));
+
     let service = VerifierServer::new(VerifierService::new(Arc::clone(&state)))
         .max_decoding_message_size(config.max_request_bytes);
     let per_connection = config.max_concurrent_requests_per_connection;
@@ -367,9 +371,10 @@ fn restart_only_changes(old: &Config, new: &Config) -> [(&'static str, bool); 8]
             old.watch != new.watch || old.poll_interval != new.poll_interval,
         ),
         (
-            "registry timeouts",
+            "registry timeouts and max_body_bytes_in_flight",
             old.connect_timeout != new.connect_timeout
-                || old.request_timeout != new.request_timeout,
+                || old.request_timeout != new.request_timeout
+                || old.max_body_bytes_in_flight != new.max_body_bytes_in_flight,
         ),
     ]
 }

@@ -15,6 +15,7 @@ use reqwest::{Method, StatusCode};
 use tokio::time::Instant;
 
 use super::auth::{AuthCache, Challenge, HostAuth, TokenResponse, basic_header, pull_scope};
+use super::budget::{BodyBudget, BodyHold, FIRST_SHARE, Share};
 use super::credentials::{Credential, CredentialSource};
 use super::error::RegistryError;
 use crate::oci;
@@ -162,6 +163,18 @@ pub struct FetchedManifest {
     /// The media type: the response's Content-Type, checked against the document's own
     /// `mediaType` when it declares one.
     pub media_type: String,
+    /// The share of the client's body budget the bytes hold (none without a budget); given
+    /// back when the last clone is dropped.
+    pub hold: BodyHold,
+}
+
+/// A blob fetched and checked against its descriptor.
+#[derive(Clone, Debug)]
+pub struct FetchedBlob {
+    /// The bytes, exactly `size` of them, matching the digest.
+    pub bytes: Vec<u8>,
+    /// Their share of the client's body budget, as in [`FetchedManifest::hold`].
+    pub hold: BodyHold,
 }
 
 /// Idle connections kept per registry host for reuse.
@@ -184,6 +197,8 @@ pub struct RegistryClient {
     no_referrers_api: Arc<Mutex<HashMap<String, std::time::Instant>>>,
     auth: Arc<AuthCache>,
     requests: AtomicUsize,
+    /// The budget every body read takes its bytes from (the use case's; none unless given).
+    budget: Option<Arc<BodyBudget>>,
 }
 
 /// Repositories remembered without a referrers API, at most (the memory is emptied when full).
@@ -208,7 +223,20 @@ impl RegistryClient {
             no_referrers_api: Arc::new(Mutex::new(HashMap::new())),
             auth: Arc::default(),
             requests: AtomicUsize::new(0),
+            budget: None,
         }
+    }
+
+    /// This client reading every body within `budget` (see [`super::budget`]), shared with
+    /// the clients made from it by [`RegistryClient::with_credentials`].
+    pub fn with_body_budget(mut self, budget: Arc<BodyBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The body budget, when there is one.
+    pub fn body_budget(&self) -> Option<&Arc<BodyBudget>> {
+        self.budget.as_ref()
     }
 
     /// A client that shares this one's connection pools but asks `credentials` instead, with
@@ -232,6 +260,7 @@ impl RegistryClient {
             no_referrers_api: Arc::clone(&self.no_referrers_api),
             auth,
             requests: AtomicUsize::new(0),
+            budget: self.budget.clone(),
         }
     }
 
@@ -651,9 +680,13 @@ impl RegistryClient {
                 },
             );
         }
-        let body = read_limited(response, MAX_TOKEN_RESPONSE_BYTES, realm, |e| {
-            transport_error(&token_ep, realm, e, &self.options)
-        })
+        let (body, _hold) = read_limited(
+            response,
+            MAX_TOKEN_RESPONSE_BYTES,
+            realm,
+            |e| transport_error(&token_ep, realm, e, &self.options),
+            self.budget.as_deref(),
+        )
         .await?;
         let parsed: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| token_error(format!("answer is not a token document: {e}")))?;
@@ -700,9 +733,13 @@ impl RegistryClient {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned());
         let asked = Digest::parse(reference).ok();
-        let bytes = read_limited(response, max, &url, |e| {
-            transport_error(ep, &url, e, &self.options)
-        })
+        let (bytes, hold) = read_limited(
+            response,
+            max,
+            &url,
+            |e| transport_error(ep, &url, e, &self.options),
+            self.budget.as_deref(),
+        )
         .await?;
         let digest = match asked.as_ref().or(announced.as_ref()) {
             Some(d) => d.clone(),
@@ -760,6 +797,7 @@ impl RegistryClient {
             bytes,
             digest,
             media_type,
+            hold,
         })
     }
 
@@ -772,7 +810,7 @@ impl RegistryClient {
         digest: &Digest,
         size: u64,
         max: u64,
-    ) -> Result<Vec<u8>, RegistryError> {
+    ) -> Result<FetchedBlob, RegistryError> {
         let url = ep.url(repository, &format!("blobs/{digest}"));
         if size > max {
             return Err(RegistryError::TooLarge { url, limit: max });
@@ -794,12 +832,13 @@ impl RegistryClient {
         })?;
         // Hashed while it streams in, so the check costs no second pass over an envelope of up
         // to the envelope cap.
-        let bytes = read_hashed(
+        let (bytes, hold) = read_hashed(
             response,
             size,
             &url,
             |e| transport_error(ep, &url, e, &self.options),
             Some(&mut hasher),
+            self.budget.as_deref(),
         )
         .await?;
         if bytes.len() as u64 != size {
@@ -817,7 +856,7 @@ impl RegistryClient {
                 source_of_expected: "the descriptor",
             });
         }
-        Ok(bytes)
+        Ok(FetchedBlob { bytes, hold })
     }
 
     /// Whether `ep` said recently that `repository` has no referrers API.
@@ -913,9 +952,14 @@ impl RegistryClient {
         // `OCI-Filters-Applied` is not consulted: the caller filters every page on the client
         // whatever the registry claims, which costs nothing and trusts nothing.
         let next = next_link(response.headers(), &url, ep)?;
-        let bytes = read_limited(response, max, &url, |e| {
-            transport_error(ep, &url, e, &self.options)
-        })
+        // Held (as `_hold`) while the page is parsed, given back with the bytes.
+        let (bytes, _hold) = read_limited(
+            response,
+            max,
+            &url,
+            |e| transport_error(ep, &url, e, &self.options),
+            self.budget.as_deref(),
+        )
         .await?;
         let index = oci::Manifest::parse(&bytes).map_err(|e| RegistryError::Protocol {
             url: url.clone(),
@@ -1018,14 +1062,17 @@ fn next_link(
 
 /// Reads a body of at most `max` bytes; a longer one (by Content-Length or by what arrives) is
 /// refused, never truncated. A failure while reading (a reset, the request deadline) is
-/// reported through `read_error`, as the same failure before the answer would be.
+/// reported through `read_error`, as the same failure before the answer would be. With a
+/// `budget`, the body takes its bytes from it before they are read ([`super::budget`]): the
+/// returned [`BodyHold`] holds what the bytes occupy until it is dropped.
 async fn read_limited(
     response: reqwest::Response,
     max: u64,
     url: &str,
     read_error: impl Fn(&reqwest::Error) -> RegistryError,
-) -> Result<Vec<u8>, RegistryError> {
-    read_hashed(response, max, url, read_error, None).await
+    budget: Option<&BodyBudget>,
+) -> Result<(Vec<u8>, BodyHold), RegistryError> {
+    read_hashed(response, max, url, read_error, None, budget).await
 }
 
 /// [`read_limited`], feeding every chunk to `hasher` as it arrives.
@@ -1035,14 +1082,25 @@ async fn read_hashed(
     url: &str,
     read_error: impl Fn(&reqwest::Error) -> RegistryError,
     mut hasher: Option<&mut DigestHasher>,
-) -> Result<Vec<u8>, RegistryError> {
-    if response.content_length().is_some_and(|l| l > max) {
+    budget: Option<&BodyBudget>,
+) -> Result<(Vec<u8>, BodyHold), RegistryError> {
+    let announced = response.content_length();
+    if announced.is_some_and(|l| l > max) {
         return Err(RegistryError::TooLarge {
             url: url.to_owned(),
             limit: max,
         });
     }
-    let mut out = Vec::new();
+    // Its announced length (hyper ends the body there), or a first share when it is unknown;
+    // the buffer never grows past what is taken.
+    let first = announced.unwrap_or(FIRST_SHARE).min(max);
+    let most = announced.map_or(max, |l| l.min(max));
+    let mut share = Share::take(budget, first, most, url).await?;
+    let mut out: Vec<u8> = Vec::with_capacity(if announced.is_some() {
+        first as usize
+    } else {
+        (first as usize).min(INITIAL_BUFFER)
+    });
     loop {
         let chunk = response.chunk().await.map_err(|e| match read_error(&e) {
             RegistryError::Network { host, detail } => RegistryError::Network {
@@ -1052,30 +1110,64 @@ async fn read_hashed(
             other => other,
         })?;
         let Some(chunk) = chunk else { break };
-        if out.len() as u64 + chunk.len() as u64 > max {
+        let need = out.len() as u64 + chunk.len() as u64;
+        if need > max {
             return Err(RegistryError::TooLarge {
                 url: url.to_owned(),
                 limit: max,
             });
+        }
+        if need > share.held() {
+            // Outgrew its first share: the rest of its cap, in one step.
+            share.grow_to(max, out.capacity() as u64, url).await?;
+        }
+        if need > out.capacity() as u64 {
+            // Doubling while it is small; past the first share, at once to what the share
+            // holds, so that growing never holds two large buffers (pages not yet written
+            // cost nothing).
+            let doubled = (out.capacity() as u64 * 2).max(need);
+            let want = if doubled <= FIRST_SHARE {
+                doubled
+            } else {
+                share.held()
+            };
+            out.reserve_exact(want as usize - out.len());
         }
         if let Some(h) = hasher.as_deref_mut() {
             h.update(&chunk);
         }
         out.extend_from_slice(&chunk);
     }
-    Ok(out)
+    if out.capacity() - out.len() > SHRINK_SLACK {
+        out.shrink_to_fit();
+    }
+    let hold = share.keep(out.capacity() as u64);
+    Ok((out, hold))
 }
+
+/// The first buffer of a body of unknown length.
+const INITIAL_BUFFER: usize = 8 * 1024;
+
+/// Spare capacity a body's buffer may keep once it is read; above it, the buffer is shrunk to
+/// its length before its share is settled.
+const SHRINK_SLACK: usize = 4 * 1024;
 
 async fn error_body(response: reqwest::Response) -> Option<Vec<u8>> {
     let url = response.url().to_string();
-    read_limited(response, MAX_ERROR_BODY_BYTES, &url, |e| {
-        RegistryError::Network {
+    // Outside the body budget: at most 16 KiB per failed request, dropped at once.
+    read_limited(
+        response,
+        MAX_ERROR_BODY_BYTES,
+        &url,
+        |e| RegistryError::Network {
             host: String::new(),
             detail: e.to_string(),
-        }
-    })
+        },
+        None,
+    )
     .await
     .ok()
+    .map(|(bytes, _)| bytes)
 }
 
 /// The `errors[].code` values of a distribution error document.

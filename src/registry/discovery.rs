@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
-use super::client::{Endpoint, FetchedManifest, ReferrersPage, RegistryClient};
+use super::client::{Endpoint, FetchedBlob, FetchedManifest, ReferrersPage, RegistryClient};
 use super::error::RegistryError;
 use crate::oci::{self, Manifest, SignatureManifestError, classify_signature_manifest};
 use crate::verify::descriptor::{Descriptor, Digest};
@@ -45,7 +45,7 @@ pub trait RegistryApi: Sync {
         digest: &Digest,
         size: u64,
         max: u64,
-    ) -> impl Future<Output = Result<Vec<u8>, RegistryError>> + Send;
+    ) -> impl Future<Output = Result<FetchedBlob, RegistryError>> + Send;
 
     /// One page of the referrers API; `Ok(None)` when the registry does not support it (see
     /// [`RegistryClient::referrers_page`]).
@@ -82,7 +82,7 @@ impl RegistryApi for RegistryClient {
         digest: &Digest,
         size: u64,
         max: u64,
-    ) -> impl Future<Output = Result<Vec<u8>, RegistryError>> + Send {
+    ) -> impl Future<Output = Result<FetchedBlob, RegistryError>> + Send {
         RegistryClient::fetch_blob(self, ep, repository, digest, size, max)
     }
 
@@ -861,7 +861,7 @@ async fn offer_one<C: RegistryApi>(
     Ok(attempts.offer(SignatureInput {
         signature_digest: Some(&signature.digest),
         media_type: &signature.envelope.media_type,
-        envelope: &envelope,
+        envelope: &envelope.bytes,
     }))
 }
 

@@ -90,6 +90,24 @@ pub enum RegistryError {
         /// The cap.
         limit: u64,
     },
+    /// The daemon's budget of registry bodies in memory (`registry.max_body_bytes_in_flight`)
+    /// had no room for this body within the wait, or is smaller than the body.
+    #[error(
+        "{url}: no room for {wanted} more bytes in the budget for registry bodies in memory \
+         ({key} = {budget} bytes) {}",
+        budget_detail(.waited),
+        key = super::budget::BUDGET_KEY
+    )]
+    BodyBudget {
+        /// The URL whose body was to be read.
+        url: String,
+        /// Bytes it asked for.
+        wanted: u64,
+        /// The whole budget.
+        budget: u64,
+        /// How long it waited.
+        waited: Duration,
+    },
     /// A manifest, index or header does not make sense.
     #[error("{url}: {detail}")]
     Protocol {
@@ -103,6 +121,15 @@ pub enum RegistryError {
     Config(String),
 }
 
+/// How a [`RegistryError::BodyBudget`] refusal came about.
+fn budget_detail(waited: &Duration) -> String {
+    if waited.is_zero() {
+        "(the body is larger than the whole budget)".to_owned()
+    } else {
+        format!("within {waited:?}")
+    }
+}
+
 impl RegistryError {
     /// A short name of the kind of failure, for metrics.
     pub fn kind(&self) -> &'static str {
@@ -114,15 +141,19 @@ impl RegistryError {
             Self::ManifestNotFound { .. } | Self::RepositoryNotFound { .. } => "not_found",
             Self::DigestMismatch { .. } => "digest_mismatch",
             Self::TooLarge { .. } => "too_large",
+            Self::BodyBudget { .. } => "body_budget",
             Self::Protocol { .. } => "protocol",
             Self::Config(_) => "config",
         }
     }
 
     /// True for failures of the network or of the registry's availability (as opposed to
-    /// answers about content): these are never reported as "no signature".
+    /// answers about content), and for a body the daemon had no room for: these are never
+    /// reported as "no signature", and end the verification.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Network { .. } | Self::Timeout { .. })
-            || matches!(self, Self::Status { status, .. } if *status == 429 || *status >= 500)
+        matches!(
+            self,
+            Self::Network { .. } | Self::Timeout { .. } | Self::BodyBudget { .. }
+        ) || matches!(self, Self::Status { status, .. } if *status == 429 || *status >= 500)
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use serde_json::json;
 
-use super::client::{Endpoint, FetchedManifest, ReferrersPage};
+use super::client::{Endpoint, FetchedBlob, FetchedManifest, ReferrersPage};
 use super::discovery::RegistryApi;
 use super::error::RegistryError;
 use crate::oci::{self, Manifest};
@@ -369,6 +369,7 @@ impl FakeRegistry {
             bytes,
             digest,
             media_type,
+            hold: Default::default(),
         })
     }
 
@@ -521,8 +522,14 @@ impl RegistryApi for FakeRegistry {
         digest: &Digest,
         size: u64,
         max: u64,
-    ) -> impl Future<Output = Result<Vec<u8>, RegistryError>> + Send {
-        std::future::ready(self.blob(ep, repository, digest, size, max))
+    ) -> impl Future<Output = Result<FetchedBlob, RegistryError>> + Send {
+        std::future::ready(
+            self.blob(ep, repository, digest, size, max)
+                .map(|bytes| FetchedBlob {
+                    bytes,
+                    hold: Default::default(),
+                }),
+        )
     }
 
     fn referrers_page(

@@ -8,6 +8,7 @@
 //!   ([`client`]), and signature discovery feeding the verification core ([`discovery`]).
 
 pub mod auth;
+pub mod budget;
 pub mod client;
 pub mod credentials;
 pub mod discovery;

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use super::snapshot::Snapshot;
 use super::{Decision, Outcome, RequestOptions, exempt_decision, is_exempt};
 use crate::reference::Reference;
 use crate::registry::auth::AuthCache;
+use crate::registry::budget::BodyBudget;
 use crate::registry::client::{ClientOptions, RegistryClient};
 use crate::registry::credentials::{Credential, CredentialSource, Memoized, NoCredentials};
 use crate::registry::discovery::{resolve_target, verify_resolved};
@@ -188,6 +189,33 @@ pub struct Decider {
     /// one verification serves the next made with the same credentials until it expires; a
     /// token is never used for a request made with other credentials, nor after a reload.
     tokens: Mutex<HashMap<TokenCacheKey, Arc<AuthCache>>>,
+    /// Every registry body of every verification is read within it.
+    budget: Arc<BodyBudget>,
+    /// Fresh verifications holding their slots now.
+    fresh_running: AtomicUsize,
+    /// Fresh verifications that took their slots since start.
+    fresh_started: AtomicU64,
+}
+
+/// What the fresh verifications have done, for whoever gives memory back after a burst
+/// (`daemon::memory`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Activity {
+    /// Fresh verifications running now.
+    pub running: usize,
+    /// Fresh verifications started since the daemon started.
+    pub started: u64,
+    /// Bytes of registry bodies read since the daemon started (taken from the body budget).
+    pub body_bytes: u64,
+}
+
+/// Counts one fresh verification as running while it lives.
+struct Running<'a>(&'a AtomicUsize);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 type TokenCacheKey = (u64, Option<Credential>);
@@ -207,6 +235,8 @@ impl Decider {
             },
             Arc::new(NoCredentials),
         );
+        let budget = Arc::new(BodyBudget::new(config.max_body_bytes_in_flight));
+        let client = client.with_body_budget(Arc::clone(&budget));
         metrics.generation.set(snapshot.generation as i64);
         Self {
             cache: VerdictCache::new(config.cache_max_entries, config.cache_ttl),
@@ -223,6 +253,9 @@ impl Decider {
             registry_requests: AtomicU64::new(0),
             decisions: DecisionLog::default(),
             tokens: Mutex::new(HashMap::new()),
+            budget,
+            fresh_running: AtomicUsize::new(0),
+            fresh_started: AtomicU64::new(0),
             snapshot: RwLock::new(Arc::new(snapshot)),
         }
     }
@@ -257,6 +290,20 @@ impl Decider {
             map.entry(key)
                 .or_insert_with(|| Arc::new(Semaphore::new(per_client))),
         )
+    }
+
+    /// What fresh verifications are doing and have done.
+    pub fn activity(&self) -> Activity {
+        Activity {
+            running: self.fresh_running.load(Ordering::SeqCst),
+            started: self.fresh_started.load(Ordering::SeqCst),
+            body_bytes: self.budget.bytes_taken(),
+        }
+    }
+
+    /// The budget of registry bodies in memory every verification reads within.
+    pub fn body_budget(&self) -> &BodyBudget {
+        &self.budget
     }
 
     /// HTTP requests sent to registries so far.
@@ -446,6 +493,9 @@ impl Decider {
             Ok(p) => p,
             Err(overloaded) => return (overloaded, false),
         };
+        self.fresh_running.fetch_add(1, Ordering::SeqCst);
+        self.fresh_started.fetch_add(1, Ordering::SeqCst);
+        let _running = Running(&self.fresh_running);
 
         // hosts.toml, its certificate files: file reads, off the async threads.
         let lookup = {

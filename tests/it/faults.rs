@@ -195,6 +195,8 @@ fn every_fault_at_every_stage(layout: Layout) {
                         Fault::Status(_) => out.contains("HTTP 500"),
                         Fault::CutBody => out.contains("unreachable") || out.contains("body"),
                         Fault::Hang => out.contains("timed out"),
+                        // Not among the faults tried here.
+                        Fault::Chunked(_) | Fault::Stall(_) | Fault::Index(_) => false,
                     };
                     if code != 3 || !named || !kind {
                         failures.push(format!(
@@ -364,4 +366,103 @@ fn a_failing_token_service_is_an_error_naming_it() {
         let r = c.verify(ask()).await.unwrap().into_inner();
         assert!(r.allowed && !r.cached, "token service back: {r:?}");
     });
+}
+
+/// The daemon's budget of registry bodies in memory (`registry.max_body_bytes_in_flight`, here
+/// its smallest value, 32 MiB and a read buffer): eight verifications whose manifests announce
+/// an eighth of it each (with their read buffers) and never send it hold all of it; a ninth, of a signed image, finds no room for its manifest
+/// within the budget's wait and is an `error` naming the budget — not a rejection, not
+/// cached, within the wait plus the margin. Once the eight have given up (their request
+/// deadline), the same image verifies, afresh.
+#[test]
+fn the_body_budget_refuses_with_an_error_naming_it_that_is_never_cached() {
+    use notaryd::registry::budget::{READ_BUFFER_SHARE, min_body_budget};
+    const HOLDERS: u64 = 8;
+    let budget = min_body_budget();
+    // Each holder's manifest and its read buffer: together, all of the budget.
+    let held = budget / HOLDERS - READ_BUFFER_SHARE;
+    assert_eq!((held + READ_BUFFER_SHARE) * HOLDERS, budget);
+    let s = suite();
+    let scope = format!("{}/{REPO}", s.reg.host());
+    let proxy = FixtureFaultProxy::start(&s.reg.host());
+    proxy.fail(&format!("/v2/{REPO}/manifests/hold"), Fault::Stall(held));
+    let daemon = TestDaemon::start(
+        |dir| write_notation_config(dir, &s.chain, &[&scope], "strict"),
+        DaemonOptions {
+            registry: format!("request_timeout_seconds = 12\nmax_body_bytes_in_flight = {budget}"),
+            ..DaemonOptions::default()
+        },
+    );
+    let dir = daemon.dir.path().join("certs.d").join(s.reg.host());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!("server = \"http://{}\"\n", proxy.host()),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = daemon.client().await;
+        let ask = |reference: String| {
+            let mut c = c.clone();
+            async move {
+                let started = Instant::now();
+                let r = c
+                    .verify(v1::VerifyRequest {
+                        reference,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                (r, started.elapsed())
+            }
+        };
+        let holders: Vec<_> = (0..HOLDERS)
+            .map(|i| tokio::spawn(ask(format!("{scope}:hold{i}"))))
+            .collect();
+        // Every holder has its answer's headers (and so its share) before the ninth asks.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while proxy
+            .requests()
+            .iter()
+            .filter(|r| r.contains("/manifests/hold"))
+            .count()
+            < HOLDERS as usize
+        {
+            assert!(Instant::now() < deadline, "{:?}", proxy.requests());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        let (r, took) = ask(format!("{scope}:v1")).await;
+        assert_eq!(r.outcome, v1::Outcome::Error as i32, "{r:?}");
+        assert!(!r.allowed && !r.cached, "{r:?}");
+        assert!(
+            r.reason.contains("registry.max_body_bytes_in_flight")
+                && r.reason.contains(&budget.to_string())
+                && r.reason.contains("/manifests/v1"),
+            "the reason names neither the budget nor the request: {}",
+            r.reason
+        );
+        assert!(
+            took <= notaryd::registry::budget::BUDGET_WAIT + MARGIN,
+            "took {took:?}"
+        );
+
+        for h in holders {
+            let (r, _) = h.await.unwrap();
+            assert_eq!(r.outcome, v1::Outcome::Error as i32, "a holder: {r:?}");
+            assert!(!r.allowed && !r.cached, "a holder: {r:?}");
+        }
+        // Room again: the same image verifies, and not from a cache.
+        let (r, _) = ask(format!("{scope}:v1")).await;
+        assert!(r.allowed && !r.cached, "with room in the budget: {r:?}");
+    });
+    let audit = daemon.audit();
+    assert_eq!(audit.len(), HOLDERS as usize + 2, "{audit:?}");
 }

@@ -11,6 +11,7 @@ use notaryd::registry::credentials::NoCredentials;
 use notaryd::registry::error::RegistryError;
 use notaryd::verify::descriptor::Digest;
 
+use crate::common::fixture_fault_proxy::{Fault, FixtureFaultProxy};
 use crate::common::http_server::{HttpServer, response};
 
 const REPO: &str = "team/app";
@@ -107,4 +108,40 @@ async fn an_answer_whose_head_is_too_large_is_a_protocol_fault_not_unreachable()
         "not a protocol fault: {e:?}"
     );
     assert!(e.to_string().contains(&registry.addr().to_string()), "{e}");
+}
+
+/// A body of unknown length (chunked) read within a body budget: it takes a first share, grows
+/// to its cap once it outgrows it, keeps exactly its length once read (the read buffer's share
+/// and what it did not fill go back at once), and gives that back when the bytes are dropped.
+#[tokio::test]
+async fn a_chunked_body_is_read_within_the_budget_and_gives_its_share_back_when_dropped() {
+    use notaryd::registry::budget::BodyBudget;
+    let n: usize = 300 * 1024;
+    // What the proxy's chunked answer is: `{` and spaces.
+    let mut body = vec![b' '; n];
+    body[0] = b'{';
+    let digest = Digest::sha256_of(&body);
+    // Every request is answered by the fault; nothing is forwarded.
+    let proxy = FixtureFaultProxy::start("127.0.0.1:9");
+    proxy.fail("/blobs/", Fault::Chunked(n as u64));
+    let budget = Arc::new(BodyBudget::new(8 * 1024 * 1024));
+    let c = client().with_body_budget(Arc::clone(&budget));
+    let ep = Endpoint::upstream(&proxy.host(), true);
+    let blob = c
+        .fetch_blob(&ep, REPO, &digest, n as u64, n as u64)
+        .await
+        .unwrap();
+    assert!(blob.bytes == body, "the bytes read are not the body");
+    assert_eq!(blob.hold.bytes(), n as u64);
+    assert_eq!(budget.available(), budget.total() - n as u64);
+    let copy = blob.clone();
+    drop(blob);
+    assert_eq!(
+        budget.available(),
+        budget.total() - n as u64,
+        "a clone holds it"
+    );
+    drop(copy);
+    assert_eq!(budget.available(), budget.total());
+    assert!(budget.bytes_taken() >= n as u64);
 }
