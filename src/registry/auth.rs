@@ -25,10 +25,12 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// that expires in flight.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 
-/// Tokens one cache keeps (one per realm, service and scope, i.e. per repository): a
-/// long-lived cache drops the stale ones when it reaches this, and starts over if all are
-/// fresh.
-pub(crate) const MAX_CACHED_TOKENS: usize = 4096;
+/// Bytes of tokens one cache keeps (one token per host, realm, service and scope, i.e. per
+/// repository; a token is at most the token response cap): a long-lived cache drops the
+/// stale ones when a new one would pass this, and starts over if that is not enough.
+pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 1024 * 1024;
+/// Hosts whose challenge one cache remembers; it starts over when full.
+pub(crate) const MAX_CACHED_HOSTS: usize = 1024;
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,7 +144,9 @@ pub(crate) fn pull_scope(repository: &str) -> String {
 }
 
 /// (realm, service, scope): what a token was issued for.
-type TokenKey = (String, Option<String>, String);
+/// (registry host, realm, service, scope): a token is sent only to the host it was fetched
+/// for, with that host's credentials, even when two hosts name the same token service.
+type TokenKey = (String, String, Option<String>, String);
 
 /// A bearer token and when to stop using it.
 #[derive(Clone)]
@@ -194,6 +198,9 @@ impl AuthCache {
     /// Records what `host` asked for.
     pub fn learn(&self, host: &str, auth: HostAuth) {
         if let Ok(mut h) = self.hosts.lock() {
+            if h.len() >= MAX_CACHED_HOSTS && !h.contains_key(host) {
+                h.clear();
+            }
             h.insert(host.to_owned(), auth);
         }
     }
@@ -201,45 +208,65 @@ impl AuthCache {
     /// A cached, still-fresh token for the scope.
     pub fn token(
         &self,
+        host: &str,
         realm: &str,
         service: &Option<String>,
         scope: &str,
         now: Instant,
     ) -> Option<String> {
         let tokens = self.tokens.lock().ok()?;
-        let t = tokens.get(&(realm.to_owned(), service.clone(), scope.to_owned()))?;
+        let t = tokens.get(&(
+            host.to_owned(),
+            realm.to_owned(),
+            service.clone(),
+            scope.to_owned(),
+        ))?;
         (now < t.refresh_at).then(|| t.token.clone())
     }
 
-    /// Stores a token that is valid for `lifetime` from `now`.
+    /// Stores a token, `issued` as (token, lifetime from `now`).
     pub fn store_token(
         &self,
+        host: &str,
         realm: &str,
         service: &Option<String>,
         scope: &str,
-        token: String,
-        lifetime: Duration,
+        issued: (String, Duration),
         now: Instant,
     ) {
+        let (token, lifetime) = issued;
         let refresh_at = now + lifetime.saturating_sub(EXPIRY_MARGIN);
         if let Ok(mut tokens) = self.tokens.lock() {
-            if tokens.len() >= MAX_CACHED_TOKENS {
+            let held = |tokens: &HashMap<TokenKey, CachedToken>| -> usize {
+                tokens.values().map(|t| t.token.len()).sum()
+            };
+            if held(&tokens) + token.len() > MAX_CACHED_TOKEN_BYTES {
                 tokens.retain(|_, t| now < t.refresh_at);
-                if tokens.len() >= MAX_CACHED_TOKENS {
+                if held(&tokens) + token.len() > MAX_CACHED_TOKEN_BYTES {
                     tokens.clear();
                 }
             }
             tokens.insert(
-                (realm.to_owned(), service.clone(), scope.to_owned()),
+                (
+                    host.to_owned(),
+                    realm.to_owned(),
+                    service.clone(),
+                    scope.to_owned(),
+                ),
                 CachedToken { token, refresh_at },
             );
         }
     }
 
     /// Forgets a token the registry refused.
-    pub fn forget_token(&self, realm: &str, service: &Option<String>, scope: &str) {
+    pub fn forget_token(&self, host: &str, realm: &str, service: &Option<String>, scope: &str) {
         if let Ok(mut tokens) = self.tokens.lock() {
-            tokens.remove(&(realm.to_owned(), service.clone(), scope.to_owned()));
+            tokens.remove(&(
+                host.to_owned(),
+                realm.to_owned(),
+                service.clone(),
+                scope.to_owned(),
+            ));
         }
     }
 }
@@ -331,12 +358,21 @@ mod tests {
     fn tokens_expire_with_a_margin() {
         let cache = AuthCache::default();
         let now = Instant::now();
-        cache.store_token("r", &None, "s", "t".into(), Duration::from_secs(60), now);
-        assert_eq!(cache.token("r", &None, "s", now).as_deref(), Some("t"));
+        cache.store_token(
+            "h",
+            "r",
+            &None,
+            "s",
+            ("t".into(), Duration::from_secs(60)),
+            now,
+        );
+        assert_eq!(cache.token("h", "r", &None, "s", now).as_deref(), Some("t"));
         assert_eq!(
-            cache.token("r", &None, "s", now + Duration::from_secs(56)),
+            cache.token("h", "r", &None, "s", now + Duration::from_secs(56)),
             None
         );
-        assert_eq!(cache.token("r", &None, "other", now), None);
+        assert_eq!(cache.token("h", "r", &None, "other", now), None);
+        // Another host naming the same token service does not get it.
+        assert_eq!(cache.token("mirror", "r", &None, "s", now), None);
     }
 }

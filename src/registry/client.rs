@@ -410,7 +410,7 @@ impl RegistryClient {
             }
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 if let HostAuth::Bearer { realm, service } = self.auth.host(&ep.host) {
-                    self.auth.forget_token(&realm, &service, &scope);
+                    self.auth.forget_token(&ep.host, &realm, &service, &scope);
                 }
                 let message = error_message(response).await;
                 return Err(RegistryError::Unauthorized {
@@ -520,16 +520,16 @@ impl RegistryClient {
             },
             HostAuth::Bearer { realm, service } => {
                 let now = Instant::now();
-                if let Some(t) = self.auth.token(&realm, &service, scope, now) {
+                if let Some(t) = self.auth.token(&ep.host, &realm, &service, scope, now) {
                     return Ok(Some(format!("Bearer {t}")));
                 }
                 let (token, lifetime) = self.fetch_token(ep, &realm, &service, scope).await?;
                 self.auth.store_token(
+                    &ep.host,
                     &realm,
                     &service,
                     scope,
-                    token.clone(),
-                    lifetime,
+                    (token.clone(), lifetime),
                     Instant::now(),
                 );
                 Ok(Some(format!("Bearer {token}")))
@@ -562,7 +562,7 @@ impl RegistryClient {
             Challenge::Basic => self.auth.learn(&ep.host, HostAuth::Basic),
             Challenge::Bearer { realm, service, .. } => {
                 // A 401 with a token we held means the token went stale: drop it.
-                self.auth.forget_token(&realm, &service, scope);
+                self.auth.forget_token(&ep.host, &realm, &service, scope);
                 self.auth
                     .learn(&ep.host, HostAuth::Bearer { realm, service })
             }

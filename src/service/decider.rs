@@ -185,9 +185,10 @@ pub struct Decider {
     registry_requests: AtomicU64,
     /// Repeated identical decisions are logged once per interval (the audit log has them all).
     decisions: DecisionLog,
-    /// Token caches, one per (snapshot generation, caller's credential): a token fetched for
-    /// one verification serves the next made with the same credentials until it expires; a
-    /// token is never used for a request made with other credentials, nor after a reload.
+    /// Token caches, one per (snapshot generation, caller's credential), each keyed by
+    /// registry host inside: a token fetched for one verification serves the next made with
+    /// the same credentials at the same host until it expires; it is never sent to another
+    /// host, used with other credentials, nor kept past a reload.
     tokens: Mutex<HashMap<TokenCacheKey, Arc<AuthCache>>>,
     /// Every registry body of every verification is read within it.
     budget: Arc<BodyBudget>,
@@ -220,8 +221,9 @@ impl Drop for Running<'_> {
 
 type TokenCacheKey = (u64, Option<Credential>);
 
-/// Token caches kept at most (callers' credentials vary): the map starts over when full.
-const MAX_TOKEN_CACHES: usize = 1024;
+/// Token caches kept at most (callers' credentials vary): the map starts over when full. With
+/// each cache's own caps this bounds what tokens hold at about 64 MiB.
+const MAX_TOKEN_CACHES: usize = 64;
 
 impl Decider {
     /// Shared state around a first snapshot.
@@ -417,17 +419,38 @@ impl Decider {
     }
 
     /// Decides on one request for a process that asks once and exits (`notaryd verify
-    /// REF`): the same decision as [`Decider::decide`], after which the decider, its cache
-    /// included, is dropped, so the decision is the caller's alone. Also returns the HTTP
-    /// requests the decision took.
+    /// REF`): the exemption check and the fresh verification of [`Decider::decide`], run in
+    /// the caller's task (a one-shot process has no cache to read and no flight to share),
+    /// after which the decider, its cache included, is dropped, so the decision is the
+    /// caller's alone on any runtime. Also returns the HTTP requests the decision took.
     pub(crate) async fn decide_once(self, request: &DecisionRequest) -> (Decision, u64) {
         let decider = Arc::new(self);
-        let (decision, _) = decider.decide(request).await;
+        let snapshot = decider.snapshot();
+        let (_, ns_key) = snapshot.policy_for(request.namespace.as_deref());
+        let ns_key = ns_key.map(str::to_owned);
+        let known_digest = request
+            .reference
+            .digest()
+            .cloned()
+            .or_else(|| request.descriptor_digest.clone());
+        let generation = snapshot.generation;
+        if let Some(d) = &known_digest
+            && is_exempt(&snapshot.config.exempt, &request.reference, d)
+        {
+            return (
+                exempt_decision(&request.reference.scope(), d, generation),
+                0,
+            );
+        }
+        // Nothing is cached yet and no one shares the flight: the verification runs in this
+        // task, not in one the single flight would spawn, so that nothing but the cache holds
+        // the decision when it returns, whatever the runtime.
+        let (decision, _) = Arc::clone(&decider)
+            .fresh(request.clone(), snapshot, ns_key, known_digest)
+            .await;
         let requests = decider.registry_requests();
-        let generation = decision.generation();
         drop(decider);
         let decision = Arc::try_unwrap(decision).unwrap_or_else(|shared| {
-            // Only a cache or another waiter could hold it, and both went with the decider.
             Decision::error(
                 format!(
                     "internal error: the decision is still shared: {}",
