@@ -35,15 +35,19 @@ const PRIORITY: u8 = 0x20;
 /// which notaryd does not change. Frames written here are cut to it.
 const MAX_FRAME_PAYLOAD: usize = 16_384;
 /// The dynamic table the server allows (SETTINGS_HEADER_TABLE_SIZE: h2 sends none, so the
-/// default). A client's table size update beyond it is an error, not a larger table.
+/// default). A client's table size update beyond it is an error, not a larger table. Our
+/// encoder's table is the same default size, which the server's decoder allows. Both hold
+/// only while neither HTTP/2 server (daemon/mod.rs, cri/mod.rs) sets `header_table_size`.
 const HEADER_TABLE_SIZE: usize = 4096;
 /// The largest header block read (all frames of one block, compressed). gRPC requests carry
-/// a few hundred bytes; h2's own limit on the decoded list is larger, but nothing
-/// legitimate comes near this.
-pub const MAX_HEADER_BLOCK_BYTES: usize = 256 * 1024;
-/// The largest decoded header list (names and values), as a bound on what a small block
-/// can expand to through the dynamic table.
-pub const MAX_HEADER_LIST_BYTES: usize = 1024 * 1024;
+/// a few hundred bytes, and the server refuses a decoded list over 16 KiB anyway.
+pub const MAX_HEADER_BLOCK_BYTES: usize = 64 * 1024;
+/// The largest decoded header list, counted as RFC 7541 §4.1 sizes entries (name, value and
+/// 32 bytes each, so that empty entries are not free): a bound on what a small block can
+/// expand to through the dynamic table.
+pub const MAX_HEADER_LIST_BYTES: usize = 64 * 1024;
+/// What RFC 7541 §4.1 adds to each entry's size.
+const ENTRY_OVERHEAD: usize = 32;
 /// What the server is told instead of a socket path.
 const LOCALHOST: &[u8] = b"localhost";
 /// Bytes buffered between the rewriter and the server.
@@ -118,6 +122,7 @@ enum Mode {
 
 /// Copies the client's side of one connection to `server`, checking `:authority` (public
 /// for the fuzz target; [`accept`] is how the daemon uses it).
+#[doc(hidden)]
 pub async fn forward_client<R, W>(mut client: R, mut server: W) -> Result<(), AuthorityError>
 where
     R: AsyncRead + Unpin,
@@ -300,6 +305,12 @@ async fn read_payload<R: AsyncRead + Unpin>(
     len: usize,
     raw: &mut Vec<u8>,
 ) -> Result<Vec<u8>, AuthorityError> {
+    if len > MAX_FRAME_PAYLOAD {
+        // Over the server's SETTINGS_MAX_FRAME_SIZE: it would answer FRAME_SIZE_ERROR.
+        return Err(AuthorityError::Protocol(
+            "a header frame larger than the server's frame size",
+        ));
+    }
     if raw.len() + len > MAX_HEADER_BLOCK_BYTES {
         return Err(AuthorityError::TooLarge(MAX_HEADER_BLOCK_BYTES));
     }
@@ -320,7 +331,7 @@ fn decode(
     let mut too_large = false;
     decoder
         .decode_with_cb(fragment, |name, value| {
-            size += name.len() + value.len();
+            size += name.len() + value.len() + ENTRY_OVERHEAD;
             if size > MAX_HEADER_LIST_BYTES {
                 too_large = true;
             } else {
@@ -598,8 +609,14 @@ mod tests {
         );
         client.extend(head);
         client.extend(payload);
-        let (a, b) = fragment[100..].split_at(20_000);
-        for (chunk, flags) in [(a, 0), (b, END_HEADERS)] {
+        let chunks: Vec<&[u8]> = fragment[100..].chunks(16_000).collect();
+        assert!(chunks.len() >= 3);
+        for (i, chunk) in chunks.iter().enumerate() {
+            let flags = if i + 1 == chunks.len() {
+                END_HEADERS
+            } else {
+                0
+            };
             let mut head = Vec::new();
             FrameHead::write(chunk.len(), CONTINUATION, flags, 1, &mut head);
             client.extend(head);
@@ -631,6 +648,18 @@ mod tests {
                 FrameHead::write(2, HEADERS, PADDED | END_HEADERS, 1, &mut f);
                 f.extend_from_slice(&[9, 0]);
                 f
+            }),
+            ("a header frame over the server's frame size", {
+                let mut f = Vec::new();
+                FrameHead::write(MAX_FRAME_PAYLOAD + 1, HEADERS, END_HEADERS, 1, &mut f);
+                f.extend(vec![0u8; MAX_FRAME_PAYLOAD + 1]);
+                f
+            }),
+            ("empty entries repeated past the list cap", {
+                // One empty literal into the dynamic table, then 1-byte references to it.
+                let mut block = vec![0x40, 0x00, 0x00];
+                block.extend(std::iter::repeat_n(0xbe, 16_000));
+                headers_frame(1, END_HEADERS, &block)
             }),
             ("no CONTINUATION", {
                 let mut f = headers_frame(1, 0, &good);
