@@ -2,6 +2,8 @@
 # Runs every fuzz target (or the ones named) one after another, one libFuzzer process at a
 # time, for SECONDS each (default 240), with the seed corpus and the format's dictionary, and
 # prints one table row per target from libFuzzer's closing lines. Logs: tests/fuzz/logs/.
+# Exits 1 when a run found something (libFuzzer or the target exited non-zero: a crash, a
+# failed check, a timeout, an out-of-memory, or a target that would not build or start).
 # Usage: tests/fuzz/campaign.sh [-t SECONDS] [TARGET...]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +23,7 @@ dict_for() {
     esac
 }
 mkdir -p "$here/logs"
+status=0
 printf '| target | seconds | execs | exec/s | cov | ft | corpus | findings |\n|---|---|---|---|---|---|---|---|\n'
 for t in "${targets[@]}"; do
     mkdir -p "$here/corpus/$t" "$here/artifacts/$t"
@@ -37,6 +40,7 @@ for t in "${targets[@]}"; do
     ft=$(grep -oP 'ft: \K[0-9]+' <<<"$last")
     corp=$(ls "$here/corpus/$t" | wc -l)
     finding=none
-    [ $rc -ne 0 ] && finding="exit $rc: $(grep -m1 -E '^==[0-9]+==ERROR|panicked at|deadly signal|ALARM|out-of-memory' "$log" | cut -c1-120)"
+    [ $rc -ne 0 ] && status=1 && finding="exit $rc: $(grep -m1 -E '^==[0-9]+==ERROR|panicked at|deadly signal|ALARM|out-of-memory' "$log" | cut -c1-120)"
     printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$secs" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "$corp" "$finding"
 done
+exit $status
