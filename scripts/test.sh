@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it: installs what is missing, then
-# cargo fmt --check, cargo clippy -D warnings, and every test.
+# cargo fmt --check, cargo clippy -D warnings, every test, the fuzz smoke and the packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # docker-registry: the real registry (distribution 2.8) the registry tests start
@@ -35,6 +35,11 @@ cargo test --locked --workspace --doc
 # against: their output is captured above, so they also wrote it to target/test-reports/.
 cat target/test-reports/conformance.txt 2>/dev/null || true
 sort -u target/test-reports/containerd.txt 2>/dev/null || true
+
+# The fuzz targets (tests/fuzz/, a crate of its own): build every one with cargo-fuzz and run
+# each for 5 s; any crash, failed check, timeout or out-of-memory fails here, naming the target
+# and its log (scripts/fuzz-smoke.sh). The long campaigns are docs/robustness.md's.
+scripts/fuzz-smoke.sh
 
 # The packages: build both, lint, install the .deb here, run its units under a real systemd,
 # remove and purge; check the .rpm (scripts/package-test.sh says what exactly). It installs
