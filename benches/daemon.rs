@@ -27,7 +27,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::daemon::{DaemonOptions, TestDaemon, request, write_notation_config};
+use common::daemon::{DaemonOptions, TestDaemon, mib, request, vm, write_notation_config};
 use common::layout::Desc;
 use common::pki::{Chain, KeyKind};
 use common::registry::{RegistryOptions, TestRegistry};
@@ -50,19 +50,6 @@ fn us(d: Duration) -> String {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-fn vm(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 fn sign(reg: &TestRegistry, chain: &Chain, tag: &str) -> Desc {

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::daemon::{DaemonOptions, TestDaemon, request, write_notation_config};
+use common::daemon::{DaemonOptions, TestDaemon, fds, mib, request, vm, write_notation_config};
 use common::pki::{Chain, KeyKind};
 use common::registry::{RegistryOptions, TestRegistry};
 
@@ -45,25 +45,6 @@ const UNSIGNED: usize = 20;
 const CALLS: usize = 10_000;
 const CONCURRENCY: usize = 256;
 const CONNECTIONS: usize = 8;
-
-fn vm(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .count()
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {

@@ -30,7 +30,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::daemon::{DaemonOptions, TestDaemon, request, write_notation_config};
+use common::daemon::{DaemonOptions, TestDaemon, mib, request, vm, write_notation_config};
 use common::fixture_fault_proxy::{Fault, FixtureFaultProxy};
 use common::pki::{Chain, KeyKind};
 use common::registry::{RegistryOptions, TestRegistry};
@@ -41,19 +41,6 @@ const CONCURRENT: usize = 256;
 const CONNECTIONS: usize = 8;
 const CHUNKED_BYTES: u64 = 100 * 1000 * 1000;
 const SETTLE: Duration = Duration::from_secs(3);
-
-fn vm(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
 
 /// The kind of an error reason, for the summary: its text with the URL and numbers left out.
 fn kind(reason: &str) -> String {

@@ -430,7 +430,15 @@ fn proxy_verifies_pulls_on_containerd_2_1() {
 /// cri-tools' `crictl` from `../shared/tools`, or `None` with a loud skip (a failure when `CI`
 /// is set: CI has it).
 fn crictl() -> Option<std::path::PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/crictl");
+    shared_tool("crictl", "the crictl tests did not run")
+}
+
+/// `../shared/tools/NAME` (cri-tools built from source, ../shared/tools/README.md) when it is
+/// there; missing, the tests that need it say so loudly, and fail when CI is set.
+fn shared_tool(name: &str, skipped: &str) -> Option<std::path::PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/tools")
+        .join(name);
     if path.is_file() {
         return Some(path);
     }
@@ -439,10 +447,7 @@ fn crictl() -> Option<std::path::PathBuf> {
         "{} is missing and CI is set",
         path.display()
     );
-    eprintln!(
-        "SKIPPED: {} not found: the crictl tests did not run",
-        path.display()
-    );
+    eprintln!("SKIPPED: {} not found: {skipped}", path.display());
     None
 }
 
@@ -1349,20 +1354,7 @@ fn crictl_runs_a_container_from_a_verified_image_on_containerd_2_1() {
 
 /// `../shared/tools/critest`, cri-tools' CRI validation suite, when it is there.
 fn critest() -> Option<std::path::PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/critest");
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing and CI is set",
-        path.display()
-    );
-    eprintln!(
-        "SKIPPED: {} not found: the critest runs did not happen",
-        path.display()
-    );
-    None
+    shared_tool("critest", "the critest runs did not happen")
 }
 
 /// The repository critest's "Image Manager" specs pull from (through a hosts.toml mirror).

@@ -13,6 +13,7 @@ use std::process::Command;
 use notaryd::api::v1;
 use prost::Message as _;
 
+use crate::common::containerd::write_plain_http_hosts;
 use crate::common::daemon::{DaemonOptions, TestDaemon, write_notation_config};
 use crate::common::pki::{Chain, KeyKind};
 use crate::common::registry::{RegistryOptions, TestRegistry};
@@ -108,13 +109,7 @@ fn python_grpcio_verifies_over_the_unix_socket_whatever_authority_it_sends() {
         |dir| write_notation_config(dir, &chain, &[&scope], "strict"),
         DaemonOptions::default(),
     );
-    let hosts = daemon.dir.path().join("certs.d").join(reg.host());
-    std::fs::create_dir_all(&hosts).unwrap();
-    std::fs::write(
-        hosts.join("hosts.toml"),
-        format!("server = \"http://{}\"\n", reg.host()),
-    )
-    .unwrap();
+    write_plain_http_hosts(&daemon.dir.path().join("certs.d"), &reg.host());
     let socket = &daemon.socket;
     let encoded_path: String = socket
         .display()
